@@ -1,0 +1,255 @@
+/// Limits shared by the MessagePack writer and reader, so that nothing is written that the reader
+/// would refuse.
+enum MessagePackLimits {
+  /// How many arrays and maps may nest. Deep enough for any session, shallow enough that the
+  /// recursive reader and writer stay far from the end of a small thread stack.
+  static let maximumDepth = 512
+}
+
+/// Writes a `SessionValue` as MessagePack, choosing the smallest encoding of every integer,
+/// string, byte string, array and map header, and writing map keys sorted by their UTF-8 bytes so
+/// equal values always give equal bytes.
+struct MessagePackWriter: ~Copyable {
+  // A raw growable buffer rather than `[UInt8]`: appending to an array re-checks uniqueness and
+  // capacity for every byte, which made up most of the writer's time.
+  private var base: UnsafeMutableRawPointer
+  private var capacity: Int
+  /// How many bytes have been written.
+  private(set) var count = 0
+
+  /// Starts with `header`, so an envelope needs no copy of the payload.
+  init(header: [UInt8] = [], reservingCapacity: Int = 512) {
+    capacity = max(reservingCapacity, header.count, 16)
+    base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+    header.withUnsafeBytes { append($0) }
+  }
+
+  deinit {
+    base.deallocate()
+  }
+
+  /// The bytes written so far.
+  var bytes: [UInt8] {
+    [UInt8](UnsafeRawBufferPointer(start: base, count: count))
+  }
+
+  /// Encodes `value` in one call.
+  static func encode(_ value: SessionValue) throws(SessionValueFormatError) -> [UInt8] {
+    var writer = MessagePackWriter()
+    try writer.write(value)
+    return writer.bytes
+  }
+
+  mutating func write(_ value: SessionValue) throws(SessionValueFormatError) {
+    try write(value, depth: 0)
+  }
+
+  mutating func write(_ value: SessionValue, depth: Int) throws(SessionValueFormatError) {
+    switch value {
+    case .nil:
+      append(0xc0)
+    case .bool(let flag):
+      append(flag ? 0xc3 : 0xc2)
+    case .int(let integer):
+      writeInteger(integer)
+    case .double(let number):
+      writeDouble(number)
+    case .string(let string):
+      try writeString(string)
+    case .bytes(let data):
+      try writeBinaryHeader(count: data.count)
+      data.withUnsafeBytes { append($0) }
+    case .array(let elements):
+      try enterContainer(depth: depth)
+      try writeArrayHeader(count: elements.count)
+      for element in elements {
+        try write(element, depth: depth + 1)
+      }
+    case .map(let entries):
+      try enterContainer(depth: depth)
+      try writeMapHeader(count: entries.count)
+      // As for encoder output: sort positions by an integer prefix of each key, computed once.
+      var order = entries.indices.map { (prefix: Self.utf8Prefix(entries[$0].key), index: $0) }
+      if order.count > 1 {
+        order.sort { left, right in
+          if left.prefix != right.prefix { return left.prefix < right.prefix }
+          return Self.utf8Compare(entries[left.index].key, entries[right.index].key) < 0
+        }
+      }
+      for (_, index) in order {
+        try writeString(entries[index].key)
+        try write(entries[index].value, depth: depth + 1)
+      }
+    }
+  }
+
+  func enterContainer(depth: Int) throws(SessionValueFormatError) {
+    if depth >= MessagePackLimits.maximumDepth {
+      throw .nestingTooDeep(limit: MessagePackLimits.maximumDepth, offset: count)
+    }
+  }
+
+  mutating func writeInteger(_ value: Int64) {
+    if value >= 0 {
+      if value <= 0x7f {
+        append(UInt8(truncatingIfNeeded: value))
+      } else if value <= 0xff {
+        append(0xcc)
+        append(UInt8(truncatingIfNeeded: value))
+      } else if value <= 0xffff {
+        append(0xcd)
+        appendBigEndian(UInt16(truncatingIfNeeded: value))
+      } else if value <= 0xffff_ffff {
+        append(0xce)
+        appendBigEndian(UInt32(truncatingIfNeeded: value))
+      } else {
+        append(0xcf)
+        appendBigEndian(UInt64(truncatingIfNeeded: value))
+      }
+    } else if value >= -32 {
+      append(UInt8(truncatingIfNeeded: value))
+    } else if value >= Int64(Int8.min) {
+      append(0xd0)
+      append(UInt8(truncatingIfNeeded: value))
+    } else if value >= Int64(Int16.min) {
+      append(0xd1)
+      appendBigEndian(UInt16(truncatingIfNeeded: value))
+    } else if value >= Int64(Int32.min) {
+      append(0xd2)
+      appendBigEndian(UInt32(truncatingIfNeeded: value))
+    } else {
+      append(0xd3)
+      appendBigEndian(UInt64(truncatingIfNeeded: value))
+    }
+  }
+
+  mutating func writeDouble(_ value: Double) {
+    append(0xcb)
+    appendBigEndian(value.bitPattern)
+  }
+
+  mutating func writeString(_ string: String) throws(SessionValueFormatError) {
+    let utf8 = string.utf8
+    let count = utf8.count
+    if count <= 31 {
+      append(0xa0 | UInt8(truncatingIfNeeded: count))
+    } else {
+      try writeHeader(count: count, marker8: 0xd9, marker16: 0xda, marker32: 0xdb)
+    }
+    let copied: Void? = utf8.withContiguousStorageIfAvailable {
+      append(UnsafeRawBufferPointer($0))
+    }
+    if copied == nil {
+      for byte in utf8 { append(byte) }
+    }
+  }
+
+  mutating func writeBinaryHeader(count: Int) throws(SessionValueFormatError) {
+    try writeHeader(count: count, marker8: 0xc4, marker16: 0xc5, marker32: 0xc6)
+  }
+
+  mutating func writeArrayHeader(count: Int) throws(SessionValueFormatError) {
+    if count <= 15 {
+      append(0x90 | UInt8(truncatingIfNeeded: count))
+    } else {
+      try writeHeader(count: count, marker8: nil, marker16: 0xdc, marker32: 0xdd)
+    }
+  }
+
+  mutating func writeMapHeader(count: Int) throws(SessionValueFormatError) {
+    if count <= 15 {
+      append(0x80 | UInt8(truncatingIfNeeded: count))
+    } else {
+      try writeHeader(count: count, marker8: nil, marker16: 0xde, marker32: 0xdf)
+    }
+  }
+
+  /// Writes the 8-, 16- or 32-bit length form; arrays and maps have no 8-bit form.
+  private mutating func writeHeader(
+    count: Int, marker8: UInt8?, marker16: UInt8, marker32: UInt8
+  ) throws(SessionValueFormatError) {
+    if let marker8, count <= 0xff {
+      append(marker8)
+      append(UInt8(truncatingIfNeeded: count))
+    } else if count <= 0xffff {
+      append(marker16)
+      appendBigEndian(UInt16(truncatingIfNeeded: count))
+    } else if count <= 0xffff_ffff {
+      append(marker32)
+      appendBigEndian(UInt32(truncatingIfNeeded: count))
+    } else {
+      throw .valueTooLarge(count: count)
+    }
+  }
+
+  @inline(__always)
+  private mutating func reserve(_ extra: Int) {
+    if capacity - count < extra { grow(to: count + extra) }
+  }
+
+  @inline(never)
+  private mutating func grow(to needed: Int) {
+    let newCapacity = max(needed, capacity * 2)
+    let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 1)
+    newBase.copyMemory(from: base, byteCount: count)
+    base.deallocate()
+    base = newBase
+    capacity = newCapacity
+  }
+
+  @inline(__always)
+  private mutating func append(_ byte: UInt8) {
+    reserve(1)
+    base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+    count += 1
+  }
+
+  @inline(__always)
+  private mutating func append(_ buffer: UnsafeRawBufferPointer) {
+    guard let source = buffer.baseAddress, !buffer.isEmpty else { return }
+    reserve(buffer.count)
+    (base + count).copyMemory(from: source, byteCount: buffer.count)
+    count += buffer.count
+  }
+
+  @inline(__always)
+  private mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+    reserve(MemoryLayout<T>.size)
+    base.storeBytes(of: value.bigEndian, toByteOffset: count, as: T.self)
+    count += MemoryLayout<T>.size
+  }
+
+  /// The first eight UTF-8 bytes of `string` as a big-endian integer (zero-padded), so integer
+  /// order agrees with byte order wherever two prefixes differ.
+  static func utf8Prefix(_ string: String) -> UInt64 {
+    var string = string
+    return string.withUTF8 { bytes in
+      var prefix: UInt64 = 0
+      for index in 0..<min(8, bytes.count) {
+        prefix |= UInt64(bytes[index]) << UInt64(56 - 8 * index)
+      }
+      return prefix
+    }
+  }
+
+  /// Compares strings by their UTF-8 bytes (negative, zero or positive), which `<` on `String`
+  /// does not promise for non-normalized text; the wire order must not depend on Unicode
+  /// normalization.
+  static func utf8Compare(_ lhs: String, _ rhs: String) -> Int {
+    let fast = lhs.utf8.withContiguousStorageIfAvailable { left in
+      rhs.utf8.withContiguousStorageIfAvailable { right in
+        let common = min(left.count, right.count)
+        var index = 0
+        while index < common {
+          let (leftByte, rightByte) = (left[index], right[index])
+          if leftByte != rightByte { return Int(leftByte) - Int(rightByte) }
+          index += 1
+        }
+        return left.count - right.count
+      }
+    }
+    if let fast, let result = fast { return result }
+    if lhs.utf8.elementsEqual(rhs.utf8) { return 0 }
+    return lhs.utf8.lexicographicallyPrecedes(rhs.utf8) ? -1 : 1
+  }
+}

@@ -1,0 +1,95 @@
+/// Why bytes could not be read as (or a value could not be written as) a stored `SessionValue`.
+///
+/// Thrown by `ValueFormat` for bytes that are not ours, truncated, corrupt or hostile. Offsets
+/// count from the start of the MessagePack payload (after the envelope header, and after
+/// decompression when the item is compressed).
+public enum SessionValueFormatError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// The input ended at `offset` in the middle of a value.
+  case truncated(offset: Int)
+  /// The byte at `offset` is not a MessagePack marker (only `0xc1` is never used by the spec).
+  case unknownMarker(UInt8, offset: Int)
+  /// The MessagePack type at `offset` is valid but has no `SessionValue` counterpart (the ext
+  /// family, including the timestamp extension).
+  case unsupportedType(marker: UInt8, offset: Int)
+  /// A length or element count at `offset` declares more than the bytes that remain.
+  case lengthPastEnd(declared: UInt64, remaining: Int, offset: Int)
+  /// Arrays and maps nest deeper than `limit` at `offset`.
+  case nestingTooDeep(limit: Int, offset: Int)
+  /// The string at `offset` is not valid UTF-8.
+  case invalidUTF8(offset: Int)
+  /// The unsigned integer at `offset` is above `Int64.max`.
+  case integerOutOfRange(offset: Int)
+  /// A map key at `offset` is not a string.
+  case nonStringKey(offset: Int)
+  /// A map repeats the key at `offset`; such maps are refused rather than silently resolved,
+  /// because two readers could pick different values.
+  case duplicateKey(String, offset: Int)
+  /// `count` bytes follow the value that ends at `offset`.
+  case trailingBytes(offset: Int, count: Int)
+  /// The memcached item flags do not carry this format's tag: the item was written by another
+  /// program.
+  case notOurFormat(flags: UInt32)
+  /// The item flags are ours but the envelope does not start with this format's magic bytes.
+  case badMagic
+  /// The format id in the flags, or the envelope version, is one this build cannot read.
+  case unsupportedVersion(Int)
+  /// The item flags set bits this build does not know.
+  case unsupportedFlags(UInt32)
+  /// zlib refused the compressed payload; `code` is zlib's return code.
+  case decompressionFailed(code: Int32)
+  /// The compressed payload declares an uncompressed size above the decoder's limit (or above
+  /// what deflate can reach from that many compressed bytes).
+  case decompressedSizeExceedsLimit(declared: UInt64, limit: Int)
+  /// The compressed payload does not inflate to exactly the size it declares.
+  case decompressedSizeMismatch(declared: Int)
+  /// A string, byte string, array or map has more than `UInt32.max` elements, MessagePack's
+  /// limit.
+  case valueTooLarge(count: Int)
+
+  /// A one-line explanation that names the offset or flags involved.
+  public var description: String {
+    switch self {
+    case .truncated(let offset):
+      return "value truncated at offset \(offset)"
+    case .unknownMarker(let marker, let offset):
+      return "unknown MessagePack marker 0x\(Self.hex(marker)) at offset \(offset)"
+    case .unsupportedType(let marker, let offset):
+      return "unsupported MessagePack type 0x\(Self.hex(marker)) (ext) at offset \(offset)"
+    case .lengthPastEnd(let declared, let remaining, let offset):
+      return "length \(declared) at offset \(offset) exceeds the \(remaining) bytes remaining"
+    case .nestingTooDeep(let limit, let offset):
+      return "arrays and maps nest deeper than \(limit) at offset \(offset)"
+    case .invalidUTF8(let offset):
+      return "string at offset \(offset) is not valid UTF-8"
+    case .integerOutOfRange(let offset):
+      return "integer at offset \(offset) is above Int64.max"
+    case .nonStringKey(let offset):
+      return "map key at offset \(offset) is not a string"
+    case .duplicateKey(let key, let offset):
+      return "map key \(key.debugDescription) repeated at offset \(offset)"
+    case .trailingBytes(let offset, let count):
+      return "\(count) unexpected bytes after the value ending at offset \(offset)"
+    case .notOurFormat(let flags):
+      return "item flags 0x\(String(flags, radix: 16)) are not the MCDUtils value format"
+    case .badMagic:
+      return "envelope does not start with the MCDUtils magic bytes"
+    case .unsupportedVersion(let version):
+      return "value format version \(version) is not supported"
+    case .unsupportedFlags(let flags):
+      return "item flags 0x\(String(flags, radix: 16)) set unknown bits"
+    case .decompressionFailed(let code):
+      return "zlib failed to inflate the payload (code \(code))"
+    case .decompressedSizeExceedsLimit(let declared, let limit):
+      return "declared uncompressed size \(declared) exceeds the limit of \(limit) bytes"
+    case .decompressedSizeMismatch(let declared):
+      return "payload does not inflate to its declared size of \(declared) bytes"
+    case .valueTooLarge(let count):
+      return "\(count) elements exceed MessagePack's limit of \(UInt32.max)"
+    }
+  }
+
+  private static func hex(_ byte: UInt8) -> String {
+    let digits = String(byte, radix: 16)
+    return digits.count == 1 ? "0" + digits : digits
+  }
+}

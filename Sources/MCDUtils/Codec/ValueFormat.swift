@@ -1,0 +1,175 @@
+/// The stored form of a session or cache value: the memcached item flags plus an envelope around
+/// the MessagePack encoding of a `SessionValue`, zlib-compressed when that pays.
+///
+/// Item flags (32 bits):
+///
+/// | bits  | meaning                                                   |
+/// |-------|-----------------------------------------------------------|
+/// | 31–16 | tag `0x4D43` ("MC"); anything else is not ours            |
+/// | 15–8  | format id, `1` = MessagePack envelope                     |
+/// | 7–1   | reserved, zero                                            |
+/// | 0     | payload is zlib-compressed                                |
+///
+/// Envelope: `C1 4D 43 01` (a marker MessagePack never uses, "MC", envelope version 1), then
+/// either the MessagePack payload or, when compressed, the payload's length as a big-endian
+/// `UInt32` followed by one zlib stream. `docs/wire-format.md` has the full description.
+///
+/// ```swift
+/// let (bytes, flags) = try ValueFormat.encode(cart)
+/// let cart = try ValueFormat.decode(Cart.self, from: bytes, flags: flags)
+/// ```
+public enum ValueFormat {
+  /// The high 16 bits of the item flags of every value in this format.
+  public static let flagsTag: UInt32 = 0x4D43_0000
+  /// The mask selecting `flagsTag`.
+  public static let flagsTagMask: UInt32 = 0xFFFF_0000
+  /// The format id this build writes and reads, in bits 15–8 of the flags.
+  public static let formatID: UInt32 = 1
+  /// The flags bit saying the payload is zlib-compressed.
+  public static let compressedFlag: UInt32 = 0x1
+  /// The flags of an uncompressed value.
+  public static let plainFlags: UInt32 = flagsTag | formatID << 8
+  /// The flags of a compressed value.
+  public static let compressedFlags: UInt32 = plainFlags | compressedFlag
+  /// The first bytes of every envelope: `0xC1` (never a MessagePack marker), then "MC".
+  public static let magic: [UInt8] = [0xC1, 0x4D, 0x43]
+  /// The envelope version this build writes and reads.
+  public static let envelopeVersion: UInt8 = 1
+  /// The length of the envelope header before the payload (magic and version).
+  public static let headerSize = 4
+  /// How many arrays and maps may nest in a stored value.
+  public static let maximumDepth = MessagePackLimits.maximumDepth
+  /// Payloads above this many bytes are compressed by default.
+  public static let defaultCompressionThreshold = 8192
+  /// The largest payload a decode accepts by default, after decompression.
+  public static let defaultMaximumDecodedSize = 64 << 20
+
+  /// Inflating deflate data yields at most about 1032 bytes per compressed byte, so a larger
+  /// declared size is a lie that would only make the decoder allocate for nothing.
+  static let maximumDeflateRatio = 1032
+
+  private static let reservedFlags: UInt32 = 0xFE
+
+  private static let header: [UInt8] = magic + [envelopeVersion]
+
+  /// Whether item `flags` carry this format's tag, that is, whether the item was written by
+  /// `ValueFormat` (of any version).
+  public static func isOurs(flags: UInt32) -> Bool {
+    flags & flagsTagMask == flagsTag
+  }
+
+  /// Encodes `value` to envelope bytes and the item flags to store with them. The payload is
+  /// compressed when it is larger than `compressionThreshold` bytes and compression makes the
+  /// item smaller.
+  ///
+  /// - Throws: `SessionValueFormatError.nestingTooDeep` or `.valueTooLarge` for values the
+  ///   format cannot hold.
+  public static func encode(
+    _ value: SessionValue, compressionThreshold: Int = defaultCompressionThreshold
+  ) throws(SessionValueFormatError) -> (bytes: [UInt8], flags: UInt32) {
+    var writer = MessagePackWriter(header: header)
+    try writer.write(value)
+    return envelope(writer.bytes, compressionThreshold: compressionThreshold)
+  }
+
+  /// Compresses the payload after the header of `plain` when that pays, and picks the flags.
+  private static func envelope(
+    _ plain: [UInt8], compressionThreshold: Int
+  ) -> (bytes: [UInt8], flags: UInt32) {
+    let payloadCount = plain.count - headerSize
+    guard payloadCount > compressionThreshold, payloadCount <= UInt32.max else {
+      return (plain, plainFlags)
+    }
+    var prefix = header
+    withUnsafeBytes(of: UInt32(payloadCount).bigEndian) { prefix.append(contentsOf: $0) }
+    let compressed = plain.withUnsafeBytes { buffer in
+      ValueFormatZlib.compress(
+        UnsafeRawBufferPointer(rebasing: buffer[headerSize...]), after: prefix)
+    }
+    if let compressed, compressed.count < plain.count {
+      return (compressed, compressedFlags)
+    }
+    return (plain, plainFlags)
+  }
+
+  /// Decodes envelope `bytes` stored with item `flags`.
+  ///
+  /// - Throws: `SessionValueFormatError`: `.notOurFormat` when the flags are another program's,
+  ///   `.decompressedSizeExceedsLimit` when the payload would inflate beyond
+  ///   `maximumDecodedSize` bytes, and the other cases for truncated, corrupt or hostile bytes.
+  public static func decode(
+    _ bytes: [UInt8], flags: UInt32, maximumDecodedSize: Int = defaultMaximumDecodedSize
+  ) throws(SessionValueFormatError) -> SessionValue {
+    let result = bytes.withUnsafeBytes { buffer in
+      Result { () throws(SessionValueFormatError) -> SessionValue in
+        try decode(buffer, flags: flags, maximumDecodedSize: maximumDecodedSize)
+      }
+    }
+    return try result.get()
+  }
+
+  /// Encodes any `Encodable` value the way `SessionValueEncoder` does (a `SessionValue` passes
+  /// unchanged) and returns envelope bytes and item flags. The bytes are those of
+  /// `encode(_:compressionThreshold:)` applied to the encoder's result, written without building
+  /// that intermediate tree.
+  ///
+  /// - Throws: `EncodingError` from the encoder, or `SessionValueFormatError` for values the
+  ///   format cannot hold.
+  public static func encode<T: Encodable>(
+    _ value: T, compressionThreshold: Int = defaultCompressionThreshold
+  ) throws -> (bytes: [UInt8], flags: UInt32) {
+    let slot = try SessionValueEncodingState.encodeRoot(value, userInfo: [:])
+    var writer = MessagePackWriter(header: header)
+    try writer.write(slot)
+    return envelope(writer.bytes, compressionThreshold: compressionThreshold)
+  }
+
+  /// Decodes a value of `type` from envelope bytes and item flags, through
+  /// `SessionValueDecoder`.
+  ///
+  /// - Throws: `SessionValueFormatError` for bytes that are not a stored value, or
+  ///   `DecodingError` when the stored value does not have the shape `type` expects.
+  public static func decode<T: Decodable>(
+    _ type: T.Type, from bytes: [UInt8], flags: UInt32,
+    maximumDecodedSize: Int = defaultMaximumDecodedSize
+  ) throws -> T {
+    let value = try decode(bytes, flags: flags, maximumDecodedSize: maximumDecodedSize)
+    return try SessionValueDecoder().decode(type, from: value)
+  }
+
+  private static func decode(
+    _ buffer: UnsafeRawBufferPointer, flags: UInt32, maximumDecodedSize: Int
+  ) throws(SessionValueFormatError) -> SessionValue {
+    guard isOurs(flags: flags) else { throw .notOurFormat(flags: flags) }
+    let format = (flags >> 8) & 0xFF
+    guard format == formatID else { throw .unsupportedVersion(Int(format)) }
+    guard flags & reservedFlags == 0 else { throw .unsupportedFlags(flags) }
+    for (index, byte) in magic.enumerated() {
+      guard index < buffer.count else { throw .truncated(offset: buffer.count) }
+      guard buffer[index] == byte else { throw .badMagic }
+    }
+    guard buffer.count > magic.count else { throw .truncated(offset: buffer.count) }
+    let version = buffer[magic.count]
+    guard version == envelopeVersion else { throw .unsupportedVersion(Int(version)) }
+    let afterHeader = UnsafeRawBufferPointer(rebasing: buffer[headerSize...])
+
+    guard flags & compressedFlag != 0 else {
+      guard afterHeader.count <= maximumDecodedSize else {
+        throw .decompressedSizeExceedsLimit(
+          declared: UInt64(afterHeader.count), limit: maximumDecodedSize)
+      }
+      var reader = MessagePackReader(afterHeader)
+      return try reader.readDocument()
+    }
+
+    guard afterHeader.count >= 4 else { throw .truncated(offset: buffer.count) }
+    let declared = Int(UInt32(bigEndian: afterHeader.loadUnaligned(as: UInt32.self)))
+    let stream = UnsafeRawBufferPointer(rebasing: afterHeader[4...])
+    let limit = min(maximumDecodedSize, stream.count * maximumDeflateRatio)
+    guard declared <= limit else {
+      throw .decompressedSizeExceedsLimit(declared: UInt64(declared), limit: limit)
+    }
+    let payload = try ValueFormatZlib.decompress(stream, size: declared)
+    return try MessagePackReader.decode(payload)
+  }
+}

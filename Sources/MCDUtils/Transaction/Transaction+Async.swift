@@ -1,0 +1,46 @@
+import Dispatch
+
+extension Transaction {
+  /// Runs async commits and aborts. Data managers block on network I/O in them, which must not
+  /// happen on Swift's cooperative pool: it has one thread per core, and a blocked thread there
+  /// stalls unrelated tasks. The queue is concurrent so that commits of unrelated requests do
+  /// not wait for each other; Dispatch adds threads when its workers block.
+  static let blockingQueue: DispatchQueue = {
+    let queue = DispatchQueue(label: "MCDUtils.Transaction.blocking", attributes: .concurrent)
+    queue.setSpecific(key: blockingQueueKey, value: ())
+    return queue
+  }()
+
+  /// Lets code (the tests) tell that it runs on ``blockingQueue``.
+  static let blockingQueueKey = DispatchSpecificKey<Void>()
+
+  /// Commits like the synchronous ``commit()``, on a dedicated dispatch queue so that data
+  /// managers may block without holding a thread of Swift's cooperative pool.
+  ///
+  /// It stays in the caller's isolation until it hands the commit to the queue, so the only
+  /// cost over the synchronous commit is that round trip (about a microsecond).
+  ///
+  /// - Throws: what the synchronous ``commit()`` throws.
+  nonisolated(nonsending) public func commit() async throws {
+    try await runOnBlockingQueue { try self.commit() }
+  }
+
+  /// Aborts like the synchronous ``abort()``, on the dedicated dispatch queue that async
+  /// commits use, because a data manager may block while it aborts too.
+  ///
+  /// - Throws: what the synchronous ``abort()`` throws.
+  nonisolated(nonsending) public func abort() async throws {
+    try await runOnBlockingQueue { try self.abort() }
+  }
+
+  nonisolated(nonsending) private func runOnBlockingQueue(
+    _ work: @escaping @Sendable () throws -> Void
+  ) async throws {
+    try await withCheckedThrowingContinuation {
+      (continuation: CheckedContinuation<Void, any Error>) in
+      Self.blockingQueue.async {
+        continuation.resume(with: Result { try work() })
+      }
+    }
+  }
+}

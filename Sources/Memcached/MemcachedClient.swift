@@ -1,0 +1,435 @@
+internal import CLibMemcached
+import Logging
+
+/// A memcached client: one libmemcached handle (`memcached_st`) with a connection to each
+/// configured server.
+///
+/// A client is not thread-safe: use it from one thread or task at a time. To share connections
+/// across threads and tasks, use ``MemcachedPool``.
+///
+/// A miss is `nil`, a CAS conflict or an `add` of an existing key is a value; everything else
+/// that fails throws ``MemcachedError``. Keys are checked before any I/O (see ``MemcachedKey``),
+/// and values larger than ``MemcachedConfiguration/maximumValueSize`` are refused before they are
+/// sent.
+///
+/// ```swift
+/// let client = try MemcachedClient(configuration: .init(serverLines: "127.0.0.1:11211"))
+/// try client.set("greeting", value: Array("hello".utf8), expiration: .seconds(60))
+/// let item = try client.get("greeting")  // MemcachedItem?
+/// ```
+public final class MemcachedClient {
+  /// The configuration the client was made with.
+  public let configuration: MemcachedConfiguration
+  let logger: Logger
+  let memc: UnsafeMutablePointer<memcached_st>
+  let result: UnsafeMutablePointer<memcached_result_st>
+  let prefixLength: Int
+  /// One single-server client per server, for the per-server calls (`ping`, `stats`,
+  /// `version`), made on first use.
+  var serverProbes: [MemcachedClient]?
+  var probeIsWarm = false
+
+  /// Creates a client. No connection is opened until the first operation.
+  ///
+  /// - Parameters:
+  ///   - configuration: servers and behaviors.
+  ///   - logger: where server failures and ejections are logged, as warnings.
+  /// - Throws: ``MemcachedError`` with ``MemcachedReturnCode/invalidConfiguration`` when the
+  ///   configuration is inconsistent, or libmemcached's code when it refuses a setting.
+  public init(
+    configuration: MemcachedConfiguration,
+    logger: Logger = Logger(label: "mcdutils.memcached", factory: { _ in SwiftLogNoOpLogHandler() })
+  ) throws {
+    try configuration.validate()
+    let (effective, notes) = configuration.effective()
+    for note in notes {
+      logger.info("\(note)")
+    }
+    guard let memc = memcached_create(nil) else {
+      throw MemcachedError(
+        returnCode: .memoryAllocationFailure, message: "memcached_create failed",
+        operation: "configure")
+    }
+    do {
+      try effective.apply(to: memc)
+    } catch {
+      memcached_free(memc)
+      throw error
+    }
+    // The result lives in memory of our own: libmemcached frees a result it allocated itself
+    // when a fetch reaches the end, which would leave us a dangling pointer.
+    let result = UnsafeMutablePointer<memcached_result_st>.allocate(capacity: 1)
+    guard memcached_result_create(memc, result) != nil else {
+      result.deallocate()
+      memcached_free(memc)
+      throw MemcachedError(
+        returnCode: .memoryAllocationFailure, message: "memcached_result_create failed",
+        operation: "configure")
+    }
+    self.configuration = effective
+    self.logger = logger
+    self.memc = memc
+    self.result = result
+    self.prefixLength = effective.keyPrefix.utf8.count
+  }
+
+  deinit {
+    memcached_result_free(result)
+    result.deallocate()
+    memcached_free(memc)
+  }
+
+  // MARK: - Reads
+
+  /// Reads one item; `nil` on a miss.
+  ///
+  /// The corresponding C functions are `memcached_mget` and `memcached_fetch_result`.
+  /// - Throws: ``MemcachedError`` for a bad key or a failed server.
+  public func get(_ key: String) throws -> MemcachedItem? {
+    try withKey(key, "get") { keyPointer, keyLength in
+      var keys: UnsafePointer<CChar>? = keyPointer
+      var lengths = keyLength
+      let rc = memcached_mget(memc, &keys, &lengths, 1)
+      guard memcached_success(rc) else { throw self.error(rc, "get", key: key) }
+      var item: MemcachedItem?
+      try drainResults { item = $0.1 }
+      return item
+    }
+  }
+
+  /// Reads many items with one request per server; returns the hits, by key.
+  ///
+  /// The corresponding C functions are `memcached_mget` and `memcached_fetch_result`.
+  /// - Throws: ``MemcachedError`` for a bad key, or when a server failed (a miss cannot be told
+  ///   from a failure, so partial results are not returned).
+  public func getMulti(_ keys: [String]) throws -> [String: MemcachedItem] {
+    if keys.isEmpty { return [:] }
+    var buffer: [UInt8] = []
+    var ends: [Int] = []
+    ends.reserveCapacity(keys.count)
+    for key in keys {
+      var utf8 = key
+      try utf8.withUTF8 { bytes in
+        try checkKey(bytes, "getMulti", key)
+        buffer.append(contentsOf: bytes)
+        buffer.append(0)
+      }
+      ends.append(buffer.count - 1)
+    }
+    var found: [String: MemcachedItem] = [:]
+    try buffer.withUnsafeBufferPointer { raw in
+      try raw.withMemoryRebound(to: CChar.self) { chars in
+        var pointers: [UnsafePointer<CChar>?] = []
+        var lengths: [Int] = []
+        pointers.reserveCapacity(ends.count)
+        lengths.reserveCapacity(ends.count)
+        var start = 0
+        for end in ends {
+          pointers.append(chars.baseAddress! + start)
+          lengths.append(end - start)
+          start = end + 1
+        }
+        let rc = memcached_mget(memc, &pointers, &lengths, keys.count)
+        guard memcached_success(rc) else { throw self.error(rc, "getMulti") }
+        try drainResults { found[$0.0] = $0.1 }
+      }
+    }
+    return found
+  }
+
+  /// Fetches every pending result of an `mget`, then checks how the fetch ended.
+  private func drainResults(_ body: ((String, MemcachedItem)) -> Void) throws {
+    var rc = MEMCACHED_SUCCESS
+    while memcached_fetch_result(memc, result, &rc) != nil {
+      let length = memcached_result_length(result)
+      let value: [UInt8]
+      if length == 0 {
+        value = []
+      } else {
+        value = [UInt8](
+          UnsafeRawBufferPointer(start: memcached_result_value(result), count: length))
+      }
+      let keyBytes = UnsafeRawBufferPointer(
+        start: memcached_result_key_value(result), count: memcached_result_key_length(result))
+      let key = String(decoding: keyBytes, as: UTF8.self)
+      body(
+        (
+          key,
+          MemcachedItem(
+            value: value, flags: memcached_result_flags(result), cas: memcached_result_cas(result))
+        ))
+    }
+    guard rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND || memcached_success(rc) else {
+      throw error(rc, "get")
+    }
+  }
+
+  /// Whether an item exists, without reading its value.
+  ///
+  /// The corresponding C function is `memcached_exist`.
+  /// - Throws: ``MemcachedError`` for a bad key or a failed server.
+  public func exists(_ key: String) throws -> Bool {
+    try withKey(key, "exists") { keyPointer, keyLength in
+      let rc = memcached_exist(memc, keyPointer, keyLength)
+      if rc == MEMCACHED_NOTFOUND { return false }
+      guard memcached_success(rc) else { throw self.error(rc, "exists", key: key) }
+      return true
+    }
+  }
+
+  // MARK: - Writes
+
+  /// Stores an item, whether or not it exists.
+  ///
+  /// The corresponding C function is `memcached_set`.
+  /// - Throws: ``MemcachedError``: a bad key, a value over the maximum
+  ///   (``MemcachedReturnCode/e2big``), or a failed server.
+  public func set(
+    _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
+  ) throws {
+    let rc = try store("set", key, value) {
+      memcached_set($0, $1, $2, $3, $4, expiration.wireValue, flags)
+    }
+    guard memcached_success(rc) else { throw error(rc, "set", key: key) }
+  }
+
+  /// Stores an item only if the key does not exist; returns whether it was stored.
+  ///
+  /// The corresponding C function is `memcached_add`.
+  /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
+  @discardableResult
+  public func add(
+    _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
+  ) throws -> Bool {
+    let rc = try store("add", key, value) {
+      memcached_add($0, $1, $2, $3, $4, expiration.wireValue, flags)
+    }
+    return try stored(rc, "add", key)
+  }
+
+  /// Stores an item only if the key exists; returns whether it was stored.
+  ///
+  /// The corresponding C function is `memcached_replace`.
+  /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
+  @discardableResult
+  public func replace(
+    _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
+  ) throws -> Bool {
+    let rc = try store("replace", key, value) {
+      memcached_replace($0, $1, $2, $3, $4, expiration.wireValue, flags)
+    }
+    return try stored(rc, "replace", key)
+  }
+
+  /// Appends bytes to an existing item; returns `false` when the key does not exist.
+  ///
+  /// The corresponding C function is `memcached_append`. memcached keeps the item's flags and
+  /// expiration.
+  /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
+  @discardableResult
+  public func append(_ key: String, value: [UInt8]) throws -> Bool {
+    let rc = try store("append", key, value) { memcached_append($0, $1, $2, $3, $4, 0, 0) }
+    return try stored(rc, "append", key)
+  }
+
+  /// Prepends bytes to an existing item; returns `false` when the key does not exist.
+  ///
+  /// The corresponding C function is `memcached_prepend`. memcached keeps the item's flags and
+  /// expiration.
+  /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
+  @discardableResult
+  public func prepend(_ key: String, value: [UInt8]) throws -> Bool {
+    let rc = try store("prepend", key, value) { memcached_prepend($0, $1, $2, $3, $4, 0, 0) }
+    return try stored(rc, "prepend", key)
+  }
+
+  /// Stores an item only if nobody wrote it since `cas` was read (compare-and-swap).
+  ///
+  /// The corresponding C function is `memcached_cas`.
+  /// - Returns: ``MemcachedCASResult/stored``, ``MemcachedCASResult/conflict`` or
+  ///   ``MemcachedCASResult/notFound``.
+  /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
+  public func cas(
+    _ key: String, value: [UInt8], cas: UInt64, flags: UInt32 = 0,
+    expiration: MemcachedExpiration = .never
+  ) throws -> MemcachedCASResult {
+    let rc = try store("cas", key, value) {
+      memcached_cas($0, $1, $2, $3, $4, expiration.wireValue, flags, cas)
+    }
+    switch rc {
+    case MEMCACHED_DATA_EXISTS: return .conflict
+    case MEMCACHED_NOTFOUND: return .notFound
+    default:
+      guard memcached_success(rc) else { throw error(rc, "cas", key: key) }
+      return .stored
+    }
+  }
+
+  /// Deletes an item; returns whether it existed.
+  ///
+  /// The corresponding C function is `memcached_delete`.
+  /// - Throws: ``MemcachedError`` for a bad key or a failed server.
+  @discardableResult
+  public func delete(_ key: String) throws -> Bool {
+    try withKey(key, "delete") { keyPointer, keyLength in
+      let rc = memcached_delete(memc, keyPointer, keyLength, 0)
+      if rc == MEMCACHED_NOTFOUND { return false }
+      guard memcached_success(rc) else { throw self.error(rc, "delete", key: key) }
+      return true
+    }
+  }
+
+  /// Adds to a counter and returns its new value; `nil` when the key does not exist and no
+  /// initial value is given.
+  ///
+  /// The corresponding C functions are `memcached_increment_by_key` and
+  /// `memcached_increment_with_initial` (binary protocol). memcached counters are unsigned 64-bit
+  /// decimal numbers and wrap around at 2^64.
+  /// - Parameters:
+  ///   - delta: how much to add.
+  ///   - initial: the value to store when the key does not exist (binary protocol only).
+  ///   - expiration: the expiration of an item created from `initial`.
+  /// - Throws: ``MemcachedError``: a bad key, an item that is not a number
+  ///   (``MemcachedReturnCode/clientError``), or a failed server.
+  @discardableResult
+  public func increment(
+    _ key: String, by delta: UInt64 = 1, initial: UInt64? = nil,
+    expiration: MemcachedExpiration = .never
+  ) throws -> UInt64? {
+    try counter("increment", key, delta, initial, expiration, up: true)
+  }
+
+  /// Subtracts from a counter (stopping at 0) and returns its new value; `nil` when the key does
+  /// not exist and no initial value is given.
+  ///
+  /// The corresponding C functions are `memcached_decrement_by_key` and
+  /// `memcached_decrement_with_initial` (binary protocol).
+  /// - Throws: ``MemcachedError`` as ``increment(_:by:initial:expiration:)``.
+  @discardableResult
+  public func decrement(
+    _ key: String, by delta: UInt64 = 1, initial: UInt64? = nil,
+    expiration: MemcachedExpiration = .never
+  ) throws -> UInt64? {
+    try counter("decrement", key, delta, initial, expiration, up: false)
+  }
+
+  private func counter(
+    _ operation: String, _ key: String, _ delta: UInt64, _ initial: UInt64?,
+    _ expiration: MemcachedExpiration, up: Bool
+  ) throws -> UInt64? {
+    if initial != nil && !configuration.binaryProtocol {
+      throw MemcachedError(
+        returnCode: .notSupported, message: "an initial value needs the binary protocol",
+        operation: operation)
+    }
+    return try withKey(key, operation) { keyPointer, keyLength in
+      var value: UInt64 = 0
+      let rc: memcached_return_t
+      switch (initial, up) {
+      case (let initial?, true):
+        rc = memcached_increment_with_initial(
+          memc, keyPointer, keyLength, delta, initial, expiration.wireValue, &value)
+      case (let initial?, false):
+        rc = memcached_decrement_with_initial(
+          memc, keyPointer, keyLength, delta, initial, expiration.wireValue, &value)
+      case (nil, true):
+        rc = memcached_increment_by_key(memc, nil, 0, keyPointer, keyLength, delta, &value)
+      case (nil, false):
+        rc = memcached_decrement_by_key(memc, nil, 0, keyPointer, keyLength, delta, &value)
+      }
+      if rc == MEMCACHED_NOTFOUND { return nil }
+      guard memcached_success(rc) else { throw self.error(rc, operation, key: key) }
+      return value
+    }
+  }
+
+  /// Sets a new expiration on an item without reading it; returns whether it existed.
+  ///
+  /// The corresponding C function is `memcached_touch`.
+  /// - Throws: ``MemcachedError`` for a bad key or a failed server.
+  @discardableResult
+  public func touch(_ key: String, expiration: MemcachedExpiration) throws -> Bool {
+    try withKey(key, "touch") { keyPointer, keyLength in
+      let rc = memcached_touch(memc, keyPointer, keyLength, expiration.wireValue)
+      if rc == MEMCACHED_NOTFOUND { return false }
+      guard memcached_success(rc) else { throw self.error(rc, "touch", key: key) }
+      return true
+    }
+  }
+
+  /// Invalidates every item on every server, now or after a delay.
+  ///
+  /// The corresponding C function is `memcached_flush`.
+  /// - Throws: ``MemcachedError`` when a server failed.
+  public func flush(after delay: MemcachedExpiration = .never) throws {
+    let rc = memcached_flush(memc, delay.wireValue)
+    guard memcached_success(rc) else { throw error(rc, "flush") }
+  }
+
+  // MARK: - Plumbing
+
+  /// Checks a key and hands its UTF-8 bytes to `body`.
+  @inline(__always)
+  func withKey<R>(
+    _ key: String, _ operation: String,
+    _ body: (UnsafePointer<CChar>, Int) throws -> R
+  ) throws -> R {
+    var utf8 = key
+    return try utf8.withUTF8 { bytes in
+      try checkKey(bytes, operation, key)
+      return try bytes.withMemoryRebound(to: CChar.self) { chars in
+        // withUTF8 never hands out an empty buffer without a base address once checked non-empty.
+        try body(chars.baseAddress!, chars.count)
+      }
+    }
+  }
+
+  @inline(__always)
+  private func checkKey(_ bytes: UnsafeBufferPointer<UInt8>, _ operation: String, _ key: String)
+    throws
+  {
+    do {
+      try MemcachedKey.validate(bytes: bytes, prefixLength: prefixLength)
+    } catch {
+      throw error.error(operation: operation, key: configuration.publicKeysInErrors ? key : nil)
+    }
+  }
+
+  /// Checks the key and the value size, then runs one libmemcached storage call.
+  @inline(__always)
+  private func store(
+    _ operation: String, _ key: String, _ value: [UInt8],
+    _ call: (
+      UnsafeMutablePointer<memcached_st>, UnsafePointer<CChar>, Int, UnsafePointer<CChar>?, Int
+    )
+      -> memcached_return_t
+  ) throws -> memcached_return_t {
+    try withKey(key, operation) { keyPointer, keyLength in
+      guard value.count <= configuration.maximumValueSize else {
+        throw MemcachedError(
+          returnCode: .e2big,
+          message:
+            "the value is \(value.count) bytes; the maximum is \(configuration.maximumValueSize)",
+          operation: operation, key: configuration.publicKeysInErrors ? key : nil)
+      }
+      return value.withUnsafeBytes { bytes in
+        call(
+          memc, keyPointer, keyLength, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
+          bytes.count)
+      }
+    }
+  }
+
+  private func stored(_ rc: memcached_return_t, _ operation: String, _ key: String) throws -> Bool {
+    switch rc {
+    case MEMCACHED_NOTSTORED, MEMCACHED_DATA_EXISTS, MEMCACHED_NOTFOUND:
+      return false
+    default:
+      guard memcached_success(rc) else { throw error(rc, operation, key: key) }
+      return true
+    }
+  }
+}
+
+@available(*, unavailable, message: "MemcachedClient is not thread-safe; share a MemcachedPool")
+extension MemcachedClient: Sendable {}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// When a memcached item expires.
+///
+/// It hides memcached's rule that an expiration up to 30 days is relative and a larger one is
+/// an absolute Unix time: ``seconds(_:)`` is always relative to now, ``at(_:)`` always absolute.
+/// An integer literal is a number of seconds, with memcached's meaning of 0 ("never").
+public struct MemcachedExpiration: Sendable, Hashable, ExpressibleByIntegerLiteral,
+  CustomStringConvertible
+{
+  private enum Storage: Hashable {
+    case never
+    case expired
+    case relative(Int)
+    case absolute(Int)
+  }
+
+  private let storage: Storage
+
+  private init(_ storage: Storage) {
+    self.storage = storage
+  }
+
+  /// memcached's limit for a relative expiration (`REALTIME_MAXDELTA`): 30 days.
+  static let maximumRelativeSeconds = 60 * 60 * 24 * 30
+
+  /// The item never expires (it may still be evicted when memcached runs out of memory).
+  public static let never = Self(.never)
+
+  /// The item is expired at once: a write stores nothing readable, a touch ends the item.
+  public static let expired = Self(.expired)
+
+  /// Expires the given number of seconds from now. 0 means ``never`` (memcached's convention);
+  /// a negative number means ``expired``.
+  public static func seconds(_ seconds: Int) -> Self {
+    if seconds == 0 { return .never }
+    if seconds < 0 { return .expired }
+    return Self(.relative(seconds))
+  }
+
+  /// Expires after the given duration, rounded up to whole seconds. Zero or less means
+  /// ``expired``.
+  public static func after(_ duration: Duration) -> Self {
+    let (seconds, attoseconds) = duration.components
+    guard seconds > 0 || (seconds == 0 && attoseconds > 0) else { return .expired }
+    return Self(.relative(Int(seconds) + (attoseconds > 0 ? 1 : 0)))
+  }
+
+  /// Expires at the given moment; a moment in the past means ``expired``.
+  public static func at(_ date: Date) -> Self {
+    let unixTime = Int(date.timeIntervalSince1970.rounded(.up))
+    return unixTime <= Int(Date().timeIntervalSince1970) ? .expired : Self(.absolute(unixTime))
+  }
+
+  /// Seconds from now, as ``seconds(_:)``.
+  public init(integerLiteral value: Int) {
+    self = .seconds(value)
+  }
+
+  /// The value memcached is sent, following its rule: relative up to 30 days, absolute beyond.
+  var wireValue: Int {
+    switch storage {
+    case .never:
+      return 0
+    case .expired:
+      // An absolute time long past. Negative values would do in the ASCII protocol, but the
+      // binary protocol sends an unsigned number, and -1 there means the year 2106.
+      return Self.maximumRelativeSeconds + 1
+    case .relative(let seconds):
+      if seconds <= Self.maximumRelativeSeconds { return seconds }
+      return Int(Date().timeIntervalSince1970) + seconds
+    case .absolute(let unixTime):
+      return unixTime
+    }
+  }
+
+  /// `never`, `expired`, `in N s` or `at UNIXTIME`.
+  public var description: String {
+    switch storage {
+    case .never: return "never"
+    case .expired: return "expired"
+    case .relative(let seconds): return "in \(seconds) s"
+    case .absolute(let unixTime): return "at \(unixTime)"
+    }
+  }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import Memcached
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Why a test could not start what it needs.
+public struct TestEnvironmentError: Error, CustomStringConvertible {
+  /// What went wrong and what to install.
+  public let description: String
+}
+
+/// A real memcached server on a free loopback port, started for one test and stopped by its PID.
+public final class MemcachedProcess: @unchecked Sendable {
+  // @unchecked: `runningPID` is only changed by `start()` and `stop()`, which a test calls from
+  // one task at a time.
+  /// The port the server listens on (kept across restarts).
+  public private(set) var port = 0
+  /// Extra command-line arguments (for example `-I 2m`).
+  public let arguments: [String]
+  private var runningPID: pid_t?
+
+  /// The server as a ``MemcachedServer``.
+  public var server: MemcachedServer { MemcachedServer(host: "127.0.0.1", port: port) }
+
+  /// The server's process id while it runs.
+  public var pid: Int32? { runningPID }
+
+  /// Starts memcached on a free port.
+  ///
+  /// - Throws: ``TestEnvironmentError`` naming the package to install when there is no
+  ///   `memcached` binary, or when it does not start.
+  public init(arguments: [String] = []) throws {
+    self.arguments = arguments
+    var lastError: (any Error)?
+    for _ in 0..<5 {
+      do {
+        self.port = try freeLoopbackPort()
+        try start()
+        return
+      } catch {
+        lastError = error
+      }
+    }
+    throw lastError ?? TestEnvironmentError(description: "memcached did not start")
+  }
+
+  deinit {
+    stop()
+  }
+
+  /// Starts (or restarts) the server on its port and waits until it accepts connections.
+  public func start() throws {
+    guard let binary = Self.memcachedBinary else {
+      throw TestEnvironmentError(
+        description:
+          "memcached is not installed: the tests need a real memcached server "
+          + "(Debian/Ubuntu: apt-get install -y memcached)")
+    }
+    // posix_spawn and waitpid rather than Foundation's Process, whose exit detection depends on a
+    // run loop thread and was seen to hang.
+    let argv =
+      [binary, "-u", "nobody", "-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-t", "1"]
+      + arguments
+    var cArguments = argv.map { strdup($0) } + [nil]
+    defer { for pointer in cArguments { free(pointer) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    // The test process blocks most signals on its threads, and a child inherits the mask: without
+    // a clean mask, memcached would ignore the SIGTERM that stops it.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    var allSignals = sigset_t()
+    sigfillset(&allSignals)
+    posix_spawnattr_setsigdefault(&attributes, &allSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, binary, &actions, &attributes, &cArguments, environ)
+    guard spawned == 0 else {
+      throw TestEnvironmentError(description: "cannot start memcached: error \(spawned)")
+    }
+    runningPID = pid
+    let deadline = Date().addingTimeInterval(5)
+    while Date() < deadline {
+      var status: Int32 = 0
+      if waitpid(pid, &status, WNOHANG) == pid {
+        runningPID = nil
+        throw TestEnvironmentError(
+          description: "memcached exited at once on port \(port) (status \(status))")
+      }
+      if canConnect(port: port) { return }
+      usleep(5_000)
+    }
+    stop(signal: SIGKILL)
+    throw TestEnvironmentError(description: "memcached did not listen on port \(port) within 5 s")
+  }
+
+  /// Stops the server. SIGKILL by default: it ends the process at once, like a crashed node
+  /// (memcached takes most of a second to shut down on SIGTERM).
+  public func stop(signal: Int32 = SIGKILL) {
+    guard let pid = runningPID else { return }
+    kill(pid, signal)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    runningPID = nil
+  }
+
+  private static let memcachedBinary: String? = {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    let candidates = path.split(separator: ":").map { "\($0)/memcached" } + ["/usr/bin/memcached"]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+  }()
+}
+
+/// A group of memcached servers for cluster tests, stopped when the body ends.
+public func withMemcached<R>(
+  count: Int = 1, arguments: [String] = [], _ body: ([MemcachedProcess]) async throws -> R
+) async throws -> R {
+  var processes: [MemcachedProcess] = []
+  defer {
+    for process in processes { process.stop() }
+  }
+  for _ in 0..<count {
+    processes.append(try MemcachedProcess(arguments: arguments))
+  }
+  return try await body(processes)
+}
+
+/// A TCP port on 127.0.0.1 that nothing listened on a moment ago.
+public func freeLoopbackPort() throws -> Int {
+  let listener = try ListeningSocket()
+  return listener.port
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1 at the port.
+public func canConnect(port: Int) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { return false }
+  defer { close(fd) }
+  var address = loopbackAddress(port: port)
+  let result = withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
+  }
+  return result == 0
+}
+
+/// A socket that listens on a free loopback port and never answers: the kernel completes the
+/// TCP handshake for connections in its backlog, but nothing reads or writes. It stands for a
+/// memcached server that hangs.
+public final class ListeningSocket: Sendable {
+  /// The port it listens on.
+  public let port: Int
+  private let fd: Int32
+
+  /// Opens the socket on a free port of 127.0.0.1.
+  public init() throws {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestEnvironmentError(description: "socket() failed: \(errno)") }
+    var address = loopbackAddress(port: 0)
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard bound == 0, listen(fd, 1024) == 0 else {
+      close(fd)
+      throw TestEnvironmentError(description: "bind/listen failed: \(errno)")
+    }
+    var actual = sockaddr_in()
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &actual) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    self.fd = fd
+    self.port = Int(UInt16(bigEndian: actual.sin_port))
+  }
+
+  /// The socket as a memcached server address.
+  public var server: MemcachedServer { MemcachedServer(host: "127.0.0.1", port: port) }
+
+  deinit {
+    close(fd)
+  }
+}
+
+private func loopbackAddress(port: Int) -> sockaddr_in {
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = in_port_t(UInt16(port).bigEndian)
+  address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+  return address
+}
+
+/// A key prefix of its own for each test, so that tests can share servers and run in parallel.
+public func uniqueKeyPrefix(_ name: String = #function) -> String {
+  let cleaned = name.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }
+  return
+    "t\(String(String.UnicodeScalarView(cleaned)).prefix(24))-\(UInt32.random(in: 0...UInt32.max)):"
+}
