@@ -14,7 +14,12 @@ extension MemcachedClient {
       message = String(cString: text)
     }
     var instance: OpaquePointer?
-    if let key, !Self.isKeyProblem(code) {
+    if Self.isServerFailure(code) {
+      // The ring may already point the key elsewhere; the server that failed is the one
+      // libmemcached last disconnected.
+      instance = memcached_server_get_last_disconnect(memc)
+    }
+    if instance == nil, let key, !Self.isKeyProblem(code) {
       var lookup = MEMCACHED_SUCCESS
       instance = memcached_server_by_key(memc, key, key.utf8.count, &lookup)
     }

@@ -86,6 +86,10 @@ public final class MemcachedClient {
   /// The corresponding C functions are `memcached_mget` and `memcached_fetch_result`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   public func get(_ key: String) throws -> MemcachedItem? {
+    try retrying(read: true) { try getOnce(key) }
+  }
+
+  private func getOnce(_ key: String) throws -> MemcachedItem? {
     try withKey(key, "get") { keyPointer, keyLength in
       var keys: UnsafePointer<CChar>? = keyPointer
       var lengths = keyLength
@@ -104,6 +108,10 @@ public final class MemcachedClient {
   ///   from a failure, so partial results are not returned).
   public func getMulti(_ keys: [String]) throws -> [String: MemcachedItem] {
     if keys.isEmpty { return [:] }
+    return try retrying(read: true) { try getMultiOnce(keys) }
+  }
+
+  private func getMultiOnce(_ keys: [String]) throws -> [String: MemcachedItem] {
     var buffer: [UInt8] = []
     var ends: [Int] = []
     ends.reserveCapacity(keys.count)
@@ -169,6 +177,10 @@ public final class MemcachedClient {
   /// The corresponding C function is `memcached_exist`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   public func exists(_ key: String) throws -> Bool {
+    try retrying(read: true) { try existsOnce(key) }
+  }
+
+  private func existsOnce(_ key: String) throws -> Bool {
     try withKey(key, "exists") { keyPointer, keyLength in
       let rc = memcached_exist(memc, keyPointer, keyLength)
       if rc == MEMCACHED_NOTFOUND { return false }
@@ -187,10 +199,11 @@ public final class MemcachedClient {
   public func set(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
   ) throws {
-    let rc = try store("set", key, value) {
+    try store("set", key, value) {
       memcached_set($0, $1, $2, $3, $4, expiration.wireValue, flags)
+    } interpret: { rc in
+      guard memcached_success(rc) else { throw error(rc, "set", key: key) }
     }
-    guard memcached_success(rc) else { throw error(rc, "set", key: key) }
   }
 
   /// Stores an item only if the key does not exist; returns whether it was stored.
@@ -201,10 +214,11 @@ public final class MemcachedClient {
   public func add(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
   ) throws -> Bool {
-    let rc = try store("add", key, value) {
+    try store("add", key, value) {
       memcached_add($0, $1, $2, $3, $4, expiration.wireValue, flags)
+    } interpret: {
+      try stored($0, "add", key)
     }
-    return try stored(rc, "add", key)
   }
 
   /// Stores an item only if the key exists; returns whether it was stored.
@@ -215,10 +229,11 @@ public final class MemcachedClient {
   public func replace(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
   ) throws -> Bool {
-    let rc = try store("replace", key, value) {
+    try store("replace", key, value) {
       memcached_replace($0, $1, $2, $3, $4, expiration.wireValue, flags)
+    } interpret: {
+      try stored($0, "replace", key)
     }
-    return try stored(rc, "replace", key)
   }
 
   /// Appends bytes to an existing item; returns `false` when the key does not exist.
@@ -228,8 +243,11 @@ public final class MemcachedClient {
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
   public func append(_ key: String, value: [UInt8]) throws -> Bool {
-    let rc = try store("append", key, value) { memcached_append($0, $1, $2, $3, $4, 0, 0) }
-    return try stored(rc, "append", key)
+    try store("append", key, value) {
+      memcached_append($0, $1, $2, $3, $4, 0, 0)
+    } interpret: {
+      try stored($0, "append", key)
+    }
   }
 
   /// Prepends bytes to an existing item; returns `false` when the key does not exist.
@@ -239,8 +257,11 @@ public final class MemcachedClient {
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
   public func prepend(_ key: String, value: [UInt8]) throws -> Bool {
-    let rc = try store("prepend", key, value) { memcached_prepend($0, $1, $2, $3, $4, 0, 0) }
-    return try stored(rc, "prepend", key)
+    try store("prepend", key, value) {
+      memcached_prepend($0, $1, $2, $3, $4, 0, 0)
+    } interpret: {
+      try stored($0, "prepend", key)
+    }
   }
 
   /// Stores an item only if nobody wrote it since `cas` was read (compare-and-swap).
@@ -253,15 +274,16 @@ public final class MemcachedClient {
     _ key: String, value: [UInt8], cas: UInt64, flags: UInt32 = 0,
     expiration: MemcachedExpiration = .never
   ) throws -> MemcachedCASResult {
-    let rc = try store("cas", key, value) {
+    try store("cas", key, value) {
       memcached_cas($0, $1, $2, $3, $4, expiration.wireValue, flags, cas)
-    }
-    switch rc {
-    case MEMCACHED_DATA_EXISTS: return .conflict
-    case MEMCACHED_NOTFOUND: return .notFound
-    default:
-      guard memcached_success(rc) else { throw error(rc, "cas", key: key) }
-      return .stored
+    } interpret: { rc in
+      switch rc {
+      case MEMCACHED_DATA_EXISTS: return .conflict
+      case MEMCACHED_NOTFOUND: return .notFound
+      default:
+        guard memcached_success(rc) else { throw error(rc, "cas", key: key) }
+        return .stored
+      }
     }
   }
 
@@ -271,6 +293,10 @@ public final class MemcachedClient {
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   @discardableResult
   public func delete(_ key: String) throws -> Bool {
+    try retrying(read: false) { try deleteOnce(key) }
+  }
+
+  private func deleteOnce(_ key: String) throws -> Bool {
     try withKey(key, "delete") { keyPointer, keyLength in
       let rc = memcached_delete(memc, keyPointer, keyLength, 0)
       if rc == MEMCACHED_NOTFOUND { return false }
@@ -322,7 +348,16 @@ public final class MemcachedClient {
         returnCode: .notSupported, message: "an initial value needs the binary protocol",
         operation: operation)
     }
-    return try withKey(key, operation) { keyPointer, keyLength in
+    return try retrying(read: false) {
+      try counterOnce(operation, key, delta, initial, expiration, up: up)
+    }
+  }
+
+  private func counterOnce(
+    _ operation: String, _ key: String, _ delta: UInt64, _ initial: UInt64?,
+    _ expiration: MemcachedExpiration, up: Bool
+  ) throws -> UInt64? {
+    try withKey(key, operation) { keyPointer, keyLength in
       var value: UInt64 = 0
       let rc: memcached_return_t
       switch (initial, up) {
@@ -349,6 +384,10 @@ public final class MemcachedClient {
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   @discardableResult
   public func touch(_ key: String, expiration: MemcachedExpiration) throws -> Bool {
+    try retrying(read: false) { try touchOnce(key, expiration) }
+  }
+
+  private func touchOnce(_ key: String, _ expiration: MemcachedExpiration) throws -> Bool {
     try withKey(key, "touch") { keyPointer, keyLength in
       let rc = memcached_touch(memc, keyPointer, keyLength, expiration.wireValue)
       if rc == MEMCACHED_NOTFOUND { return false }
@@ -395,28 +434,33 @@ public final class MemcachedClient {
     }
   }
 
-  /// Checks the key and the value size, then runs one libmemcached storage call.
+  /// Checks the key and the value size, runs one libmemcached storage call and interprets its
+  /// return code, trying again where ``retrying(read:_:)`` allows.
   @inline(__always)
-  private func store(
+  private func store<R>(
     _ operation: String, _ key: String, _ value: [UInt8],
     _ call: (
       UnsafeMutablePointer<memcached_st>, UnsafePointer<CChar>, Int, UnsafePointer<CChar>?, Int
-    )
-      -> memcached_return_t
-  ) throws -> memcached_return_t {
-    try withKey(key, operation) { keyPointer, keyLength in
-      guard value.count <= configuration.maximumValueSize else {
-        throw MemcachedError(
-          returnCode: .e2big,
-          message:
-            "the value is \(value.count) bytes; the maximum is \(configuration.maximumValueSize)",
-          operation: operation, key: configuration.publicKeysInErrors ? key : nil)
+    ) -> memcached_return_t,
+    interpret: (memcached_return_t) throws -> R
+  ) throws -> R {
+    guard value.count <= configuration.maximumValueSize else {
+      try withKey(key, operation) { _, _ in }
+      throw MemcachedError(
+        returnCode: .e2big,
+        message:
+          "the value is \(value.count) bytes; the maximum is \(configuration.maximumValueSize)",
+        operation: operation, key: configuration.publicKeysInErrors ? key : nil)
+    }
+    return try retrying(read: false) {
+      let rc = try withKey(key, operation) { keyPointer, keyLength in
+        value.withUnsafeBytes { bytes in
+          call(
+            memc, keyPointer, keyLength, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
+            bytes.count)
+        }
       }
-      return value.withUnsafeBytes { bytes in
-        call(
-          memc, keyPointer, keyLength, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
-          bytes.count)
-      }
+      return try interpret(rc)
     }
   }
 

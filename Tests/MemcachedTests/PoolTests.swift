@@ -1,0 +1,173 @@
+import Foundation
+import Memcached
+import TestSupport
+import Testing
+
+/// A pool for one test, with a key prefix of the test's own.
+func makePool(
+  _ servers: [MemcachedServer], prefix: String = uniqueKeyPrefix(#function),
+  configure: (inout MemcachedConfiguration) -> Void = { _ in }
+) throws -> MemcachedPool {
+  var configuration = MemcachedConfiguration(servers: servers)
+  configuration.keyPrefix = prefix
+  configure(&configuration)
+  return try MemcachedPool(configuration: configuration)
+}
+
+@Suite("MemcachedPool")
+struct PoolTests {
+  @Test func asyncOperationsReachMemcached() async throws {
+    try await withMemcached(count: 2) { servers in
+      let pool = try makePool(servers.map(\.server))
+      try await pool.set("a", value: [1, 2])
+      #expect(try await pool.get("a")?.value == [1, 2])
+      #expect(try await pool.add("a", value: [3]) == false)
+      #expect(try await pool.increment("n", by: 2, initial: 5) == 5)
+      #expect(try await pool.getMulti(["a", "b"]).keys.sorted() == ["a"])
+      #expect(try await pool.delete("a"))
+      #expect(try await pool.exists("a") == false)
+      let pings = try await pool.ping()
+      #expect(pings.count == 2)
+    }
+  }
+
+  @Test func manyConcurrentTasksShareTheConnections() async throws {
+    try await withMemcached { servers in
+      let pool = try makePool(servers.map(\.server)) { $0.poolSize = 4 }
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for task in 0..<64 {
+          group.addTask {
+            for step in 0..<20 {
+              let key = "c\(task)-\(step)"
+              try await pool.set(key, value: [UInt8(task), UInt8(step)])
+              #expect(try await pool.get(key)?.value == [UInt8(task), UInt8(step)])
+            }
+          }
+        }
+        try await group.waitForAll()
+      }
+    }
+  }
+
+  @Test func blockingWithClientWorksFromManyThreads() async throws {
+    try await withMemcached { servers in
+      let pool = try makePool(servers.map(\.server)) { $0.poolSize = 3 }
+      let failures = Counter()
+      DispatchQueue.concurrentPerform(iterations: 12) { thread in
+        do {
+          try pool.withClient { client in
+            for step in 0..<20 {
+              try client.set("t\(thread)-\(step)", value: [UInt8(step)])
+              if try client.get("t\(thread)-\(step)")?.value != [UInt8(step)] { failures.add() }
+            }
+          }
+        } catch {
+          failures.add()
+        }
+      }
+      #expect(failures.value == 0)
+    }
+  }
+
+  @Test func aBorrowerWaitsAtMostTheCheckoutTimeout() async throws {
+    try await withMemcached { servers in
+      let pool = try makePool(servers.map(\.server)) {
+        $0.poolSize = 1
+        $0.poolCheckoutTimeout = .milliseconds(200)
+      }
+      let held = DispatchSemaphore(value: 0)
+      let release = DispatchSemaphore(value: 0)
+      DispatchQueue.global().async {
+        try? pool.withClient { _ in
+          held.signal()
+          release.wait()
+        }
+      }
+      held.wait()
+      let start = ContinuousClock.now
+      let error = await #expect(throws: MemcachedError.self) { try await pool.get("k") }
+      #expect(error?.returnCode == .poolTimeout)
+      #expect(ContinuousClock.now - start < .seconds(2))
+      let syncError = #expect(throws: MemcachedError.self) { try pool.withClient { _ in } }
+      #expect(syncError?.returnCode == .poolTimeout)
+      release.signal()
+      #expect(try await pool.get("k") == nil)
+    }
+  }
+
+  @Test func hungServerDoesNotStarveUnrelatedTasks() async throws {
+    let silent = try ListeningSocket()
+    let pool = try makePool([silent.server]) {
+      $0.poolSize = 8
+      $0.pollTimeout = .milliseconds(1_000)
+      $0.receiveTimeout = .milliseconds(1_000)
+      $0.sendTimeout = .milliseconds(1_000)
+      $0.poolCheckoutTimeout = .seconds(3)
+    }
+    let hung = Task {
+      await withTaskGroup(of: Void.self) { group in
+        for index in 0..<200 {
+          group.addTask { _ = try? await pool.get("hung-\(index)") }
+        }
+      }
+    }
+    // Give the 200 tasks time to take every connection and queue behind them.
+    try await Task.sleep(for: .milliseconds(100))
+    let start = ContinuousClock.now
+    let unrelated = Task { () -> Int in
+      var sum = 0
+      for value in 0..<1_000 { sum &+= value }
+      try await Task.sleep(for: .milliseconds(10))
+      return sum
+    }
+    #expect(try await unrelated.value == 499_500)
+    let elapsed = ContinuousClock.now - start
+    #expect(elapsed < .milliseconds(500), "an unrelated task took \(elapsed)")
+    hung.cancel()
+    await hung.value
+  }
+
+  @Test func cancellingAWaitingTaskEndsItsWait() async throws {
+    try await withMemcached { servers in
+      let pool = try makePool(servers.map(\.server)) {
+        $0.poolSize = 1
+        $0.poolCheckoutTimeout = .seconds(30)
+      }
+      let held = DispatchSemaphore(value: 0)
+      let release = DispatchSemaphore(value: 0)
+      DispatchQueue.global().async {
+        try? pool.withClient { _ in
+          held.signal()
+          release.wait()
+        }
+      }
+      held.wait()
+      let waiting = Task { try await pool.get("k") }
+      try await Task.sleep(for: .milliseconds(50))
+      let start = ContinuousClock.now
+      waiting.cancel()
+      await #expect(throws: CancellationError.self) { try await waiting.value }
+      #expect(ContinuousClock.now - start < .seconds(1))
+      release.signal()
+    }
+  }
+}
+
+/// A thread-safe counter for tests.
+final class Counter: @unchecked Sendable {
+  // @unchecked: `count` is only touched under `lock`.
+  private let lock = NSLock()
+  private var count = 0
+
+  func add() {
+    lock.lock()
+    count += 1
+    lock.unlock()
+  }
+
+  var value: Int {
+    lock.lock()
+    defer { lock.unlock() }
+    return count
+  }
+}
