@@ -446,11 +446,8 @@ public final class MemcachedClient {
   ) throws -> R {
     guard value.count <= configuration.maximumValueSize else {
       try withKey(key, operation) { _, _ in }
-      throw MemcachedError(
-        returnCode: .e2big,
-        message:
-          "the value is \(value.count) bytes; the maximum is \(configuration.maximumValueSize)",
-        operation: operation, key: configuration.publicKeysInErrors ? key : nil)
+      throw MemcachedError.itemTooLarge(
+        size: value.count, maximum: configuration.maximumValueSize, operation: operation)
     }
     return try retrying(read: false) {
       let rc = try withKey(key, operation) { keyPointer, keyLength in

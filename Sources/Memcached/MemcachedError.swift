@@ -166,6 +166,20 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
     self.systemErrno = systemErrno
   }
 
+  /// A value larger than the maximum, refused before it was stored.
+  public static func itemTooLarge(size: Int, maximum: Int, operation: String) -> MemcachedError {
+    MemcachedError(
+      returnCode: .e2big, message: "the value is \(size) bytes; the maximum is \(maximum)",
+      operation: operation)
+  }
+
+  /// A counter operation on an item that is not a decimal number.
+  public static func notANumber(operation: String) -> MemcachedError {
+    MemcachedError(
+      returnCode: .clientError,
+      message: "cannot increment or decrement non-numeric value", operation: operation)
+  }
+
   /// Whether the server refused the connection (nothing listens at its address).
   public var isConnectionRefused: Bool {
     systemErrno == ECONNREFUSED || message.localizedLowercase.contains("connection refused")

@@ -74,6 +74,19 @@ public struct MemcachedExpiration: Sendable, Hashable, ExpressibleByIntegerLiter
     }
   }
 
+  /// Seconds from now until the item expires: 0 for ``never``, a negative number for
+  /// ``expired`` or a moment already past.
+  public var secondsFromNow: Int {
+    switch storage {
+    case .never: return 0
+    case .expired: return -1
+    case .relative(let seconds): return seconds
+    case .absolute(let unixTime):
+      let left = unixTime - Int(Date().timeIntervalSince1970)
+      return left > 0 ? left : -1
+    }
+  }
+
   /// `never`, `expired`, `in N s` or `at UNIXTIME`.
   public var description: String {
     switch storage {

@@ -1,0 +1,249 @@
+import Dispatch
+import Foundation
+import Memcached
+import Synchronization
+
+/// A memcached stand-in that keeps items in this process: the original's `FauxClient`.
+///
+/// ``MemCacheProxy`` uses it when no server is configured; unit tests and single-process apps use
+/// it directly. It follows memcached's semantics (expiration, CAS values, `add`/`replace`,
+/// counters, the maximum value size) but nothing outlives the process, and it is not shared
+/// between processes.
+public final class InProcessStore: MemCacheStore {
+  private struct Entry {
+    var item: MemcachedItem
+    var expires: ContinuousClock.Instant?
+  }
+
+  private struct State {
+    var entries: [String: Entry] = [:]
+    var nextCAS: UInt64 = 1
+  }
+
+  private let state = Mutex(State())
+  private let clock = ContinuousClock()
+  /// The largest value stored; a larger one throws ``Memcached/MemcachedReturnCode/e2big``.
+  public let maximumValueSize: Int
+
+  /// An empty store.
+  public init(maximumValueSize: Int = 1_048_000) {
+    self.maximumValueSize = maximumValueSize
+  }
+
+  /// `in-process`.
+  public var storeDescription: String { "in-process" }
+
+  /// Always `false`: items live only as long as this process.
+  public var isPersistent: Bool { false }
+
+  /// How many unexpired items the store holds.
+  public var count: Int {
+    let now = clock.now
+    return state.withLock { state in
+      state.entries.values.count { entry in entry.expires.map { $0 > now } ?? true }
+    }
+  }
+
+  private func live(_ state: inout State, _ key: String) -> Entry? {
+    guard let entry = state.entries[key] else { return nil }
+    if let expires = entry.expires, expires <= clock.now {
+      state.entries[key] = nil
+      return nil
+    }
+    return entry
+  }
+
+  private func deadline(_ expiration: MemcachedExpiration) -> ContinuousClock.Instant?? {
+    // nil: never; .some(nil) cannot happen; the outer optional says "already expired".
+    let seconds = expiration.secondsFromNow
+    if seconds == 0 { return .some(nil) }
+    if seconds < 0 { return nil }
+    return .some(clock.now.advanced(by: .seconds(seconds)))
+  }
+
+  private func check(_ key: String, _ value: [UInt8], _ operation: String) throws {
+    try MemcachedKey.validate(key)
+    guard value.count <= maximumValueSize else {
+      throw MemcachedError.itemTooLarge(
+        size: value.count, maximum: maximumValueSize, operation: operation)
+    }
+  }
+
+  private func write(
+    _ state: inout State, _ key: String, _ value: [UInt8], _ flags: UInt32,
+    _ expiration: MemcachedExpiration
+  ) {
+    guard let expires = deadline(expiration) else {
+      state.entries[key] = nil
+      return
+    }
+    state.entries[key] = Entry(
+      item: MemcachedItem(value: value, flags: flags, cas: state.nextCAS), expires: expires)
+    state.nextCAS += 1
+  }
+
+  /// Reads one item.
+  public func get(_ key: String) throws -> MemcachedItem? {
+    try MemcachedKey.validate(key)
+    return state.withLock { live(&$0, key)?.item }
+  }
+
+  /// Reads several items; returns the hits.
+  public func getMulti(_ keys: [String]) throws -> [String: MemcachedItem] {
+    for key in keys { try MemcachedKey.validate(key) }
+    return state.withLock { state in
+      var found: [String: MemcachedItem] = [:]
+      for key in keys {
+        if let entry = live(&state, key) { found[key] = entry.item }
+      }
+      return found
+    }
+  }
+
+  /// Stores an item.
+  public func set(
+    _ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration
+  ) throws {
+    try check(key, value, "set")
+    state.withLock { write(&$0, key, value, flags, expiration) }
+  }
+
+  /// Stores an item if the key is absent.
+  public func add(
+    _ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration
+  ) throws -> Bool {
+    try check(key, value, "add")
+    return state.withLock { state in
+      if live(&state, key) != nil { return false }
+      write(&state, key, value, flags, expiration)
+      return true
+    }
+  }
+
+  /// Stores an item if the key exists.
+  public func replace(
+    _ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration
+  ) throws -> Bool {
+    try check(key, value, "replace")
+    return state.withLock { state in
+      if live(&state, key) == nil { return false }
+      write(&state, key, value, flags, expiration)
+      return true
+    }
+  }
+
+  /// Appends bytes to an existing item.
+  public func append(_ key: String, value: [UInt8]) throws -> Bool {
+    try concatenate(key, value, atEnd: true)
+  }
+
+  /// Prepends bytes to an existing item.
+  public func prepend(_ key: String, value: [UInt8]) throws -> Bool {
+    try concatenate(key, value, atEnd: false)
+  }
+
+  private func concatenate(_ key: String, _ value: [UInt8], atEnd: Bool) throws -> Bool {
+    try check(key, value, atEnd ? "append" : "prepend")
+    return try state.withLock { state in
+      guard var entry = live(&state, key) else { return false }
+      let joined = atEnd ? entry.item.value + value : value + entry.item.value
+      guard joined.count <= maximumValueSize else {
+        throw MemcachedError.itemTooLarge(
+          size: joined.count, maximum: maximumValueSize, operation: "append")
+      }
+      entry.item.value = joined
+      entry.item.cas = state.nextCAS
+      state.nextCAS += 1
+      state.entries[key] = entry
+      return true
+    }
+  }
+
+  /// Compare-and-swap.
+  public func cas(
+    _ key: String, value: [UInt8], cas: UInt64, flags: UInt32, expiration: MemcachedExpiration
+  ) throws -> MemcachedCASResult {
+    try check(key, value, "cas")
+    return state.withLock { state in
+      guard let entry = live(&state, key) else { return .notFound }
+      guard entry.item.cas == cas else { return .conflict }
+      write(&state, key, value, flags, expiration)
+      return .stored
+    }
+  }
+
+  /// Deletes an item.
+  public func delete(_ key: String) throws -> Bool {
+    try MemcachedKey.validate(key)
+    return state.withLock { state in
+      guard live(&state, key) != nil else { return false }
+      state.entries[key] = nil
+      return true
+    }
+  }
+
+  /// Adds to or subtracts from a counter stored as decimal text, as memcached does.
+  public func counter(
+    _ key: String, delta: UInt64, up: Bool, initial: UInt64?, expiration: MemcachedExpiration
+  ) throws -> UInt64? {
+    try MemcachedKey.validate(key)
+    return try state.withLock { state -> UInt64? in
+      guard let entry = live(&state, key) else {
+        guard let initial else { return nil }
+        write(&state, key, Array(String(initial).utf8), 0, expiration)
+        return initial
+      }
+      let text = String(decoding: entry.item.value, as: UTF8.self).trimmingCharacters(
+        in: .whitespaces)
+      guard let current = UInt64(text) else {
+        throw MemcachedError.notANumber(operation: up ? "increment" : "decrement")
+      }
+      let next = up ? current &+ delta : (current > delta ? current - delta : 0)
+      var updated = entry
+      updated.item.value = Array(String(next).utf8)
+      updated.item.cas = state.nextCAS
+      state.nextCAS += 1
+      state.entries[key] = updated
+      return next
+    }
+  }
+
+  /// Sets a new expiration.
+  public func touch(_ key: String, expiration: MemcachedExpiration) throws -> Bool {
+    try MemcachedKey.validate(key)
+    return state.withLock { state in
+      guard var entry = live(&state, key) else { return false }
+      guard let expires = deadline(expiration) else {
+        state.entries[key] = nil
+        return true
+      }
+      entry.expires = expires
+      state.entries[key] = entry
+      return true
+    }
+  }
+
+  /// Removes every item.
+  public func flush() throws {
+    state.withLock { $0.entries.removeAll() }
+  }
+
+  /// `nil`: there are no servers.
+  public func server(forKey key: String) throws -> MemcachedServer? {
+    try MemcachedKey.validate(key)
+    return nil
+  }
+
+  /// Empty: there are no servers.
+  public func ping() throws -> [MemcachedPingResult] { [] }
+
+  /// Empty: there are no servers.
+  public func stats() throws -> [MemcachedServerStats] { [] }
+
+  /// Runs `body` at once: nothing here blocks on the network.
+  public func perform<R: Sendable>(_ body: @escaping @Sendable (any MemCacheStore) throws -> R)
+    async throws -> R
+  {
+    try body(self)
+  }
+}

@@ -1,0 +1,104 @@
+import Memcached
+
+/// Where ``MemCacheProxy`` keeps its bytes: memcached through a ``MemcachedPool``, or
+/// ``InProcessStore`` in this process.
+///
+/// Every operation has a blocking form, for data managers in a transaction's commit (which runs
+/// off Swift's cooperative pool) and for threads of your own, and an `async` form for request
+/// handlers. Semantics are memcached's: a miss is `nil`, `add` on an existing key is `false`, a
+/// CAS conflict is a value.
+public protocol MemCacheStore: Sendable {
+  /// A description for logs and the CLI, such as the server list.
+  var storeDescription: String { get }
+  /// Whether what is stored outlives this process (false for ``InProcessStore``).
+  var isPersistent: Bool { get }
+
+  /// Reads one item. - Throws: ``Memcached/MemcachedError`` when the store fails.
+  func get(_ key: String) throws -> MemcachedItem?
+  /// Reads several items; returns the hits.
+  func getMulti(_ keys: [String]) throws -> [String: MemcachedItem]
+  /// Stores an item.
+  func set(_ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration) throws
+  /// Stores an item if the key is absent; returns whether it did.
+  func add(_ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration) throws
+    -> Bool
+  /// Stores an item if the key exists; returns whether it did.
+  func replace(_ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration)
+    throws -> Bool
+  /// Appends bytes to an existing item; returns whether it existed.
+  func append(_ key: String, value: [UInt8]) throws -> Bool
+  /// Prepends bytes to an existing item; returns whether it existed.
+  func prepend(_ key: String, value: [UInt8]) throws -> Bool
+  /// Compare-and-swap.
+  func cas(
+    _ key: String, value: [UInt8], cas: UInt64, flags: UInt32, expiration: MemcachedExpiration
+  ) throws -> MemcachedCASResult
+  /// Deletes an item; returns whether it existed.
+  func delete(_ key: String) throws -> Bool
+  /// Adds to (or, with `up` false, subtracts from) a counter; `nil` when absent without initial.
+  func counter(
+    _ key: String, delta: UInt64, up: Bool, initial: UInt64?, expiration: MemcachedExpiration
+  ) throws -> UInt64?
+  /// Sets a new expiration; returns whether the item existed.
+  func touch(_ key: String, expiration: MemcachedExpiration) throws -> Bool
+  /// Invalidates every item.
+  func flush() throws
+  /// The server a key maps to, or `nil` for a store without servers.
+  func server(forKey key: String) throws -> MemcachedServer?
+  /// Times a round trip to every server (empty for a store without servers).
+  func ping() throws -> [MemcachedPingResult]
+  /// Statistics per server (empty for a store without servers).
+  func stats() throws -> [MemcachedServerStats]
+
+  /// Runs blocking store calls off Swift's cooperative thread pool and returns their result.
+  ///
+  /// The async operations below are built on it, so a store only has to say how it leaves the
+  /// cooperative pool.
+  func perform<R: Sendable>(_ body: @escaping @Sendable (any MemCacheStore) throws -> R)
+    async throws -> R
+}
+
+extension MemCacheStore {
+  /// Reads one item without blocking the cooperative pool.
+  public func get(_ key: String) async throws -> MemcachedItem? {
+    try await perform { try $0.get(key) }
+  }
+
+  /// Reads several items without blocking the cooperative pool.
+  public func getMulti(_ keys: [String]) async throws -> [String: MemcachedItem] {
+    try await perform { try $0.getMulti(keys) }
+  }
+
+  /// Stores an item without blocking the cooperative pool.
+  public func set(
+    _ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration
+  ) async throws {
+    try await perform { try $0.set(key, value: value, flags: flags, expiration: expiration) }
+  }
+
+  /// Stores an item if the key is absent, without blocking the cooperative pool.
+  public func add(
+    _ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration
+  ) async throws -> Bool {
+    try await perform { try $0.add(key, value: value, flags: flags, expiration: expiration) }
+  }
+
+  /// Compare-and-swap without blocking the cooperative pool.
+  public func cas(
+    _ key: String, value: [UInt8], cas: UInt64, flags: UInt32, expiration: MemcachedExpiration
+  ) async throws -> MemcachedCASResult {
+    try await perform {
+      try $0.cas(key, value: value, cas: cas, flags: flags, expiration: expiration)
+    }
+  }
+
+  /// Deletes an item without blocking the cooperative pool.
+  public func delete(_ key: String) async throws -> Bool {
+    try await perform { try $0.delete(key) }
+  }
+
+  /// Sets a new expiration without blocking the cooperative pool.
+  public func touch(_ key: String, expiration: MemcachedExpiration) async throws -> Bool {
+    try await perform { try $0.touch(key, expiration: expiration) }
+  }
+}

@@ -1,0 +1,18 @@
+import Foundation
+
+/// An expected outcome that makes a command exit with status 1, such as a miss: its message goes
+/// to standard error as `mcdutils: <message>`.
+struct CommandFailure: Error, CustomStringConvertible {
+  /// What happened, in one line.
+  let description: String
+
+  init(_ description: String) {
+    self.description = description
+  }
+}
+
+/// Writes `mcdutils: <message>` as one line on standard error.
+func printError(_ message: String) {
+  let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+  FileHandle.standardError.write(Data("mcdutils: \(line)\n".utf8))
+}
