@@ -54,7 +54,11 @@ let package = Package(
     ),
     .testTarget(
       name: "MemcachedTests",
-      dependencies: ["Memcached", "TestSupport"]
+      dependencies: [
+        "Memcached", "TestSupport",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "InMemoryLogging", package: "swift-log"),
+      ]
     ),
     .testTarget(
       name: "MCDUtilsTests",

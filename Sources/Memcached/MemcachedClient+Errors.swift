@@ -1,3 +1,4 @@
+import Foundation
 internal import CLibMemcached
 import Logging
 
@@ -13,6 +14,7 @@ extension MemcachedClient {
     if message.isEmpty, let text = memcached_strerror(memc, rc) {
       message = String(cString: text)
     }
+    message = Self.cleaned(message)
     var instance: OpaquePointer?
     if Self.isServerFailure(code) {
       // The ring may already point the key elsewhere; the server that failed is the one
@@ -62,6 +64,21 @@ extension MemcachedClient {
       }
     }
     return port == 0 ? MemcachedServer(socketPath: name) : MemcachedServer(host: name, port: port)
+  }
+
+  /// libmemcached's message without its debugging parts: the `(0x…)` handle address in front
+  /// and the ` -> ./src/…:LINE` source location behind.
+  static func cleaned(_ message: String) -> String {
+    var text = Substring(message)
+    if text.hasPrefix("(0x"), let close = text.firstIndex(of: ")") {
+      text = text[text.index(after: close)...]
+    }
+    if let arrow = text.range(of: " -> ") {
+      text = text[..<arrow.lowerBound]
+    }
+    var cleaned = text.trimmingSpaces()
+    while cleaned.hasSuffix(",") { cleaned.removeLast() }
+    return cleaned.trimmingSpaces()
   }
 
   private static func isKeyProblem(_ code: MemcachedReturnCode) -> Bool {

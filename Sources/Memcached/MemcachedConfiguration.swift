@@ -24,7 +24,9 @@ public struct MemcachedConfiguration: Sendable {
   }
 
   /// SASL credentials (they require the binary protocol).
-  public struct Credentials: Sendable, Hashable {
+  public struct Credentials: Sendable, Hashable, CustomStringConvertible,
+    CustomDebugStringConvertible
+  {
     /// The SASL user name.
     public var username: String
     /// The SASL password.
@@ -35,6 +37,12 @@ public struct MemcachedConfiguration: Sendable {
       self.username = username
       self.password = password
     }
+
+    /// The user name, with the password hidden, so that logging a configuration leaks nothing.
+    public var description: String { "Credentials(username: \(username), password: ***)" }
+
+    /// The same as ``description``.
+    public var debugDescription: String { description }
   }
 
   /// The servers, in the order given. An empty list makes every operation fail with

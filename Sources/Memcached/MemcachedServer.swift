@@ -87,7 +87,11 @@ public struct MemcachedServer: Sendable, Hashable, CustomStringConvertible {
         portText = rest.dropFirst()
       }
     } else if spec.filter({ $0 == ":" }).count > 1 {
-      host = spec  // a bare IPv6 address, which cannot carry a port without brackets
+      // A bare IPv6 address, which cannot carry a port without brackets.
+      guard spec.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else {
+        throw bad("an IPv6 address needs brackets to carry a port: [address]:port")
+      }
+      host = spec
     } else if let colon = spec.firstIndex(of: ":") {
       host = spec[..<colon]
       portText = spec[spec.index(after: colon)...]

@@ -229,3 +229,42 @@ struct ClientTests {
     }
   }
 }
+
+@Suite("ping")
+struct PingTests {
+  @Test func pingTimesARealRoundTripToEveryServer() async throws {
+    try await withMemcached(count: 2) { servers in
+      let client = try makeClient(servers)
+      let before = try servers.map { try makeClient([$0], prefix: "").stats()[0].result.get()["cmd_get"] }
+      let results = client.ping()
+      #expect(results.map(\.server) == servers.map(\.server))
+      for result in results {
+        let rtt = try result.result.get()
+        #expect(rtt > .zero && rtt < .seconds(1))
+      }
+      // A second ping reaches the servers again: it is no cached answer.
+      _ = client.ping()
+      let after = try servers.map { try makeClient([$0], prefix: "").stats()[0].result.get()["cmd_get"] }
+      for (old, new) in zip(before, after) {
+        #expect(Int(new ?? "") ?? 0 >= (Int(old ?? "") ?? 0) + 2)
+      }
+    }
+  }
+
+  @Test func pingReportsEachDeadServerAsAnError() async throws {
+    try await withMemcached { servers in
+      let deadPort = try freeLoopbackPort()
+      var configuration = MemcachedConfiguration(
+        servers: [servers[0].server, MemcachedServer(host: "127.0.0.1", port: deadPort)])
+      configuration.keyPrefix = uniqueKeyPrefix()
+      let client = try MemcachedClient(configuration: configuration)
+      let results = client.ping()
+      #expect((try? results[0].result.get()) != nil)
+      guard case .failure(let error) = results[1].result else {
+        Issue.record("the dead server answered")
+        return
+      }
+      #expect(error.isConnectionRefused, "\(error)")
+    }
+  }
+}

@@ -96,7 +96,9 @@ public final class MemcachedProcess: @unchecked Sendable {
         throw TestEnvironmentError(
           description: "memcached exited at once on port \(port) (status \(status))")
       }
-      if canConnect(port: port) { return }
+      // Ask for the version rather than only connecting: another test's socket may have taken
+      // the port first, and then memcached exits while the connection still succeeds.
+      if answersVersion(port: port) { return }
       usleep(5_000)
     }
     stop(signal: SIGKILL)
@@ -152,6 +154,27 @@ public func canConnect(port: Int) -> Bool {
     }
   }
   return result == 0
+}
+
+/// Whether a memcached server answers `version` on 127.0.0.1 at the port within a second.
+public func answersVersion(port: Int) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { return false }
+  defer { close(fd) }
+  var timeout = timeval(tv_sec: 1, tv_usec: 0)
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+  var address = loopbackAddress(port: port)
+  let connected = withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
+  }
+  guard connected == 0 else { return false }
+  let request = Array("version\r\n".utf8)
+  guard write(fd, request, request.count) == request.count else { return false }
+  var buffer = [UInt8](repeating: 0, count: 64)
+  let count = read(fd, &buffer, buffer.count)
+  return count > 0 && String(decoding: buffer[..<count], as: UTF8.self).hasPrefix("VERSION")
 }
 
 /// A socket that listens on a free loopback port and never answers: the kernel completes the
