@@ -1,5 +1,5 @@
-import Foundation
 internal import CLibMemcached
+import Foundation
 import Logging
 
 extension MemcachedClient {

@@ -26,6 +26,8 @@ struct MCDUtilsCommand: AsyncParsableCommand {
       TouchCommand.self,
       IncrCommand.self,
       ServerForCommand.self,
+      SessionCommand.self,
+      CacheCommand.self,
     ]
   )
 
@@ -49,6 +51,9 @@ struct MCDUtilsCommand: AsyncParsableCommand {
     } catch let error as CleanExit {
       exit(withError: error)
     } catch let error as ValidationError {
+      exit(withError: error)
+    } catch  where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+      // A group's own run asks for its help through an error internal to ArgumentParser.
       exit(withError: error)
     } catch {
       printError(String(describing: error))

@@ -235,7 +235,9 @@ struct PingTests {
   @Test func pingTimesARealRoundTripToEveryServer() async throws {
     try await withMemcached(count: 2) { servers in
       let client = try makeClient(servers)
-      let before = try servers.map { try makeClient([$0], prefix: "").stats()[0].result.get()["cmd_get"] }
+      let before = try servers.map {
+        try makeClient([$0], prefix: "").stats()[0].result.get()["cmd_get"]
+      }
       let results = client.ping()
       #expect(results.map(\.server) == servers.map(\.server))
       for result in results {
@@ -244,7 +246,9 @@ struct PingTests {
       }
       // A second ping reaches the servers again: it is no cached answer.
       _ = client.ping()
-      let after = try servers.map { try makeClient([$0], prefix: "").stats()[0].result.get()["cmd_get"] }
+      let after = try servers.map {
+        try makeClient([$0], prefix: "").stats()[0].result.get()["cmd_get"]
+      }
       for (old, new) in zip(before, after) {
         #expect(Int(new ?? "") ?? 0 >= (Int(old ?? "") ?? 0) + 2)
       }

@@ -15,7 +15,9 @@ struct LoggingTests {
       configuration.serverFailureLimit = 1
       let client = try MemcachedClient(configuration: configuration, logger: logger)
       let victim = servers[0]
-      let keys = try (0..<40).map { "l\($0)" }.filter { try client.server(forKey: $0) == victim.server }
+      let keys = try (0..<40).map { "l\($0)" }.filter {
+        try client.server(forKey: $0) == victim.server
+      }
       victim.stop()
       for key in keys { _ = try? client.get(key) }
       let warnings = handler.entries.filter { $0.level == .warning }

@@ -19,7 +19,10 @@ struct ServerParsingTests {
     #expect(try MemcachedServer(parsing: line) == expected)
   }
 
-  @Test(arguments: ["", "host:0", "host:65536", "host:port", "[::1", "[::1]x", "host:1 weight", ":11211", "host:1 0"])
+  @Test(arguments: [
+    "", "host:0", "host:65536", "host:port", "[::1", "[::1]x", "host:1 weight", ":11211",
+    "host:1 0",
+  ])
   func badServerLinesAreErrorsThatQuoteTheLine(line: String) throws {
     let error = try #require(throws: MemcachedError.self) { try MemcachedServer(parsing: line) }
     #expect(error.returnCode == .invalidConfiguration)

@@ -1,0 +1,61 @@
+import Foundation
+import MCDUtils
+
+/// The codec payload of the benchmark issue, as a Codable struct.
+struct CodecPayload: Codable, Equatable {
+  struct CartLine: Codable, Equatable {
+    var sku: String
+    var qty: Int
+    var price: Double
+  }
+
+  var user_id: Int
+  var name: String
+  var roles: [String]
+  var cart: [CartLine]
+  var balance: Double
+  var is_admin: Bool
+  var note: String
+  var lang: String
+  var last_login: Int
+  var csrf: String
+
+  static let sample = CodecPayload(
+    user_id: 123_456, name: "Alice Example", roles: ["Member", "Reviewer", "Editor", "Manager"],
+    cart: (0..<5).map { CartLine(sku: "SKU-100\($0)", qty: $0 + 1, price: 9.99 + 5.25 * Double($0)) },
+    balance: 1234.56, is_admin: false, note: String(repeating: "n", count: 1024), lang: "en-GB",
+    last_login: 1_735_689_600, csrf: "4f9c2d7e8a1b3c5d6e7f8a9b0c1d2e3f")
+}
+
+/// A case with no network and no C counterpart.
+struct SoloCase {
+  let name: String
+  let count: Int
+  let bytes: Int
+  let body: (Int) -> Bool
+}
+
+/// codec_encode, codec_decode and Foundation's JSON on the same payload.
+func codecCases(scale: Double) -> [SoloCase] {
+  let count = max(100, Int(100_000 * scale))
+  let payload = CodecPayload.sample
+  let encoded = (try? ValueFormat.encode(payload)) ?? (bytes: [], flags: 0)
+  let encoder = JSONEncoder()
+  let decoder = JSONDecoder()
+  let json = (try? encoder.encode(payload)) ?? Data()
+  return [
+    SoloCase(name: "codec_encode", count: count, bytes: encoded.bytes.count) { _ in
+      (try? ValueFormat.encode(payload))?.bytes.count == encoded.bytes.count
+    },
+    SoloCase(name: "codec_decode", count: count, bytes: encoded.bytes.count) { _ in
+      (try? ValueFormat.decode(CodecPayload.self, from: encoded.bytes, flags: encoded.flags))
+        == payload
+    },
+    SoloCase(name: "codec_json_encode", count: count, bytes: json.count) { _ in
+      (try? encoder.encode(payload))?.count == json.count
+    },
+    SoloCase(name: "codec_json_decode", count: count, bytes: json.count) { _ in
+      (try? decoder.decode(CodecPayload.self, from: json)) == payload
+    },
+  ]
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Memcached
+
+/// The steps of every operation, run on the store the blocking API uses or the one
+/// `MemCacheStore.perform` lends to the async API.
+extension MemCacheZCache {
+  /// What a lookup found.
+  struct Lookup<Value> {
+    /// The entry's value, when usable.
+    var value: Value?
+    /// Whether `value` is past its maximum age (kept as the stale copy).
+    var isStale = false
+    /// The object's current generation, `nil` when memcached has none.
+    var generation: UInt64?
+    /// Whether another caller holds the lease (only asked by `getOrCompute`).
+    var leaseHeld = false
+  }
+
+  /// What `getOrCompute` does next.
+  enum Step<Value> {
+    /// Return this value.
+    case done(Value)
+    /// Compute the value and store it under `generation`; `leased` when this caller holds the
+    /// lease and must release it.
+    case compute(generation: UInt64, leased: Bool)
+    /// Another caller computes: look again after the poll interval.
+    case wait
+  }
+
+  /// Fetches an entry with its object's generation (and the lease) in one multi-get.
+  func lookup<Value: Decodable>(
+    _ type: Value.Type, _ keys: Keys, on store: any MemCacheStore, withLease: Bool
+  ) throws -> Lookup<Value> {
+    var wanted = [keys.entry, keys.generation]
+    if withLease { wanted.append(keys.lease) }
+    let items = try store.getMulti(wanted)
+    var found = Lookup<Value>()
+    found.leaseHeld = withLease && items[keys.lease] != nil
+    found.generation = items[keys.generation].flatMap { Self.parseGeneration($0.value) }
+    guard let generation = found.generation else { return found }
+    shared.remember(generation, for: keys.generation, lifetime: tuning.generationMemoLifetime)
+    guard let item = items[keys.entry] else { return found }
+    let entry: StoredCacheEntry<Value>
+    do {
+      entry = try ValueFormat.decode(
+        StoredCacheEntry<Value>.self, from: item.value, flags: item.flags)
+    } catch {
+      logger.debug(
+        "unreadable cache entry treated as a miss",
+        metadata: ["key": "\(keys.aggregate)", "error": "\(error)"])
+      return found
+    }
+    guard entry.generation == generation else { return found }
+    if let modified = keys.modificationTime, entry.writtenAt < modified { return found }
+    if let maxAge = entry.maxAge {
+      let age = Date().timeIntervalSince1970 - entry.writtenAt
+      if age >= maxAge {
+        guard age < maxAge + Self.seconds(tuning.staleWindow) else { return found }
+        found.isStale = true
+      }
+    }
+    found.value = entry.value
+    return found
+  }
+
+  /// Counts a `get`'s hit or miss and returns its value.
+  func countedGet<Value>(_ found: Lookup<Value>) -> Value? {
+    let value = found.isStale ? nil : found.value
+    shared.count { statistics in
+      if value == nil {
+        statistics.misses += 1
+      } else {
+        statistics.hits += 1
+      }
+    }
+    return value
+  }
+
+  /// One look of `getOrCompute`: a fresh value, the lease to compute, the stale copy, or wait.
+  func step<Value: Decodable>(
+    _ type: Value.Type, _ keys: Keys, deadlinePassed: Bool, on store: any MemCacheStore
+  ) throws -> Step<Value> {
+    let found = try lookup(Value.self, keys, on: store, withLease: true)
+    if let value = found.value, !found.isStale {
+      shared.count { $0.hits += 1 }
+      return .done(value)
+    }
+    if !found.leaseHeld,
+      try store.add(
+        keys.lease, value: Array("lease".utf8), flags: 0,
+        expiration: .after(tuning.leaseDuration))
+    {
+      // Without a generation, one is created before computing: a value computed while an
+      // invalidation creates it would otherwise be stored under the new generation.
+      let generation = try found.generation ?? counter(keys.generation, delta: 0, on: store)
+      shared.count { $0.misses += 1 }
+      return .compute(generation: generation, leased: true)
+    }
+    if let value = found.value {
+      shared.count { $0.staleHits += 1 }
+      return .done(value)
+    }
+    guard deadlinePassed else { return .wait }
+    let generation = try found.generation ?? counter(keys.generation, delta: 0, on: store)
+    shared.count { $0.misses += 1 }
+    return .compute(generation: generation, leased: false)
+  }
+
+  /// Stores what `getOrCompute` computed and releases its lease.
+  func storeComputed<Value: Encodable>(
+    _ value: Value, _ keys: Keys, generation: UInt64, leased: Bool, maxAge: Duration?,
+    on store: any MemCacheStore
+  ) throws {
+    defer { if leased { releaseLease(keys, on: store) } }
+    try write(value, keys, generation: generation, maxAge: maxAge, on: store)
+  }
+
+  /// Drops a lease. A failure only delays the next computation until the lease expires, so it
+  /// is logged, not thrown.
+  func releaseLease(_ keys: Keys, on store: any MemCacheStore) {
+    do {
+      _ = try store.delete(keys.lease)
+    } catch {
+      logger.debug("cannot release cache lease", metadata: ["error": "\(error)"])
+    }
+  }
+
+  /// Writes an entry under `generation`, or else the generation seen recently, or else the one
+  /// memcached holds now.
+  func write<Value: Encodable>(
+    _ value: Value, _ keys: Keys, generation: UInt64?, maxAge: Duration?,
+    on store: any MemCacheStore
+  ) throws {
+    let generation =
+      try generation ?? shared.recentGeneration(for: keys.generation)
+      ?? counter(keys.generation, delta: 0, on: store)
+    let entry = StoredCacheEntry(
+      generation: generation, writtenAt: Date().timeIntervalSince1970,
+      maxAge: maxAge.map(Self.seconds), value: value)
+    let (bytes, flags) = try ValueFormat.encode(
+      entry, compressionThreshold: tuning.compressionThreshold)
+    let expiration: MemcachedExpiration = maxAge.map { .after($0 + tuning.staleWindow) } ?? .never
+    try store.set(keys.entry, value: bytes, flags: flags, expiration: expiration)
+    shared.count { $0.sets += 1 }
+  }
+
+  /// Increments an object's generation, which makes every entry written before a miss.
+  func bumpGeneration(_ key: String, on store: any MemCacheStore) throws {
+    _ = try counter(key, delta: 1, on: store)
+    shared.count { $0.invalidations += 1 }
+  }
+
+  /// Adds `delta` to a generation counter, creating it when absent, and returns its value.
+  ///
+  /// A counter is created from the clock in microseconds, above any value an earlier counter of
+  /// the same key reached, so a counter that memcached evicted never comes back to a generation
+  /// that older entries carry.
+  func counter(_ key: String, delta: UInt64, on store: any MemCacheStore) throws -> UInt64 {
+    let value: UInt64
+    do {
+      guard
+        let counted = try store.counter(
+          key, delta: delta, up: true, initial: Self.freshGeneration(), expiration: .never)
+      else { throw MemCacheZCacheError.generationUnavailable }
+      value = counted
+    } catch let error as MemcachedError {
+      // memcached refuses to count an item that is not a decimal number. Such an item (another
+      // program's) already makes every entry of the object a miss, so it is replaced.
+      guard let item = try store.get(key), Self.parseGeneration(item.value) == nil else {
+        throw error
+      }
+      value = Self.freshGeneration()
+      try store.set(key, value: Array(String(value).utf8), flags: 0, expiration: .never)
+    }
+    shared.remember(value, for: key, lifetime: tuning.generationMemoLifetime)
+    return value
+  }
+
+  /// A new generation: the wall clock in microseconds.
+  static func freshGeneration() -> UInt64 {
+    UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000))
+  }
+
+  /// A counter's decimal text (memcached may pad it with spaces), or `nil` for anything else.
+  static func parseGeneration(_ bytes: [UInt8]) -> UInt64? {
+    guard bytes.count <= 32 else { return nil }
+    return UInt64(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces))
+  }
+
+  static func seconds(_ duration: Duration) -> Double {
+    let (seconds, attoseconds) = duration.components
+    return Double(seconds) + Double(attoseconds) / 1e18
+  }
+}
+
+extension MemCacheZCache.Step: Sendable where Value: Sendable {}
+
+extension MemCacheZCache.Lookup: Sendable where Value: Sendable {}

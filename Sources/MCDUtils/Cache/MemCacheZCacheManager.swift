@@ -1,0 +1,69 @@
+import Logging
+
+/// The cache manager services configure: a title, a store, the request names that vary keys
+/// and a default maximum age; ``cache()`` hands out the cache (the original's
+/// `MemCacheZCacheManager`, a `RAMCacheManager` replacement).
+///
+/// > Note: The manager takes the store of a ``MemCacheProxy``: pass `proxy.store`. (An
+/// > initializer taking the proxy itself is to be added when the proxy lands.)
+///
+/// ```swift
+/// var manager = MemCacheZCacheManager(title: "Pages", store: pool)
+/// manager.requestNames = ["lang", "page"]
+/// let cache = try manager.cache()
+/// ```
+///
+/// Copies of a manager share one set of statistics, and so do the caches they make.
+public struct MemCacheZCacheManager: Sendable {
+  /// The manager's id (Zope's object id).
+  public var id: String
+  /// A human-readable title.
+  public var title: String
+  /// Where entries are stored; `nil` until configured, when ``cache()`` throws.
+  public var store: (any MemCacheStore)?
+  /// How long entries stay fresh unless a `set` says otherwise; `nil` for no limit.
+  public var defaultMaxAge: Duration?
+  /// Stale copies, leases, compression and key length.
+  public var tuning: MemCacheZCache.Tuning
+  /// Receives unreadable entries at debug level.
+  public var logger: Logger
+  private var sortedRequestNames: [String]
+  private let shared = MemCacheZCacheSharedState()
+
+  /// The request values that vary cache keys (the original's `request_names`), always sorted by
+  /// code point, as the original sorts them.
+  public var requestNames: [String] {
+    get { sortedRequestNames }
+    set { sortedRequestNames = newValue.sorted(by: codePointOrder) }
+  }
+
+  /// A manager; it needs a store before it can hand out a cache.
+  public init(
+    id: String = "", title: String = "", store: (any MemCacheStore)? = nil,
+    requestNames: [String] = [], defaultMaxAge: Duration? = .seconds(3600),
+    tuning: MemCacheZCache.Tuning = MemCacheZCache.Tuning(),
+    logger: Logger = Logger(label: "mcdutils.zcache", factory: { _ in SwiftLogNoOpLogHandler() })
+  ) {
+    self.id = id
+    self.title = title
+    self.store = store
+    self.defaultMaxAge = defaultMaxAge
+    self.tuning = tuning
+    self.logger = logger
+    self.sortedRequestNames = requestNames.sorted(by: codePointOrder)
+  }
+
+  /// The cache over the manager's store (the original's `ZCacheManager_getCache`).
+  /// - Throws: ``MemCacheZCacheError/noProxyDefined`` when the manager has no store.
+  public func cache() throws(MemCacheZCacheError) -> MemCacheZCache {
+    guard let store else { throw .noProxyDefined }
+    return MemCacheZCache(
+      store: store, requestNames: sortedRequestNames, defaultMaxAge: defaultMaxAge,
+      tuning: tuning, logger: logger, shared: shared)
+  }
+
+  /// Hits, misses, stale hits, sets and invalidations of every cache this manager made.
+  public var statistics: MemCacheZCacheStatistics {
+    shared.statistics.withLock { $0 }
+  }
+}

@@ -1,0 +1,49 @@
+import Synchronization
+
+/// What the caches made by one manager share: their statistics and the generations they saw
+/// recently.
+final class MemCacheZCacheSharedState: Sendable {
+  private struct RememberedGeneration {
+    var value: UInt64
+    var expires: ContinuousClock.Instant
+  }
+
+  /// The most generations remembered; beyond it the memo is cleared.
+  private static let capacity = 10_000
+
+  /// The counters behind ``MemCacheZCache/statistics``.
+  let statistics = Mutex(MemCacheZCacheStatistics())
+  private let generations = Mutex([String: RememberedGeneration]())
+  private let clock = ContinuousClock()
+
+  /// Adds to the statistics.
+  func count(_ update: (inout MemCacheZCacheStatistics) -> Void) {
+    statistics.withLock { update(&$0) }
+  }
+
+  /// Remembers that the object's generation counter held `generation`.
+  ///
+  /// Generations only grow (a counter that memcached evicted is recreated from the clock, above
+  /// any earlier value), so the memo keeps the larger of two recent values: an answer that was
+  /// on the wire while an invalidation went through never takes the memo back.
+  func remember(_ generation: UInt64, for key: String, lifetime: Duration) {
+    let now = clock.now
+    generations.withLock { memo in
+      if let known = memo[key], known.expires > now, known.value >= generation { return }
+      if memo.count >= Self.capacity {
+        memo = memo.filter { $0.value.expires > now }
+        if memo.count >= Self.capacity { memo.removeAll() }
+      }
+      memo[key] = RememberedGeneration(value: generation, expires: now.advanced(by: lifetime))
+    }
+  }
+
+  /// The generation seen recently for the object's counter, if any.
+  func recentGeneration(for key: String) -> UInt64? {
+    let now = clock.now
+    return generations.withLock { memo in
+      guard let known = memo[key], known.expires > now else { return nil }
+      return known.value
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/// What a page cache has done since it was made (or its statistics reset).
+///
+/// Each `get` counts one hit or one miss. Each `getOrCompute` counts exactly one of: a hit (it
+/// returned a stored value, at once or after waiting for another caller's computation), a stale
+/// hit (it returned the expired copy while another caller computes), or a miss (it computed the
+/// value). Each stored value counts one set, each `invalidate` one invalidation.
+public struct MemCacheZCacheStatistics: Sendable, Hashable, CustomStringConvertible {
+  /// Lookups that returned a fresh stored value.
+  public var hits = 0
+  /// Lookups that found nothing usable (absent, invalidated, too old, unreadable).
+  public var misses = 0
+  /// `getOrCompute` calls that returned the stale copy while another caller computed.
+  public var staleHits = 0
+  /// Values stored.
+  public var sets = 0
+  /// Objects invalidated.
+  public var invalidations = 0
+
+  /// All zero.
+  public init() {}
+
+  /// `hits=… misses=… staleHits=… sets=… invalidations=…`.
+  public var description: String {
+    "hits=\(hits) misses=\(misses) staleHits=\(staleHits) sets=\(sets) "
+      + "invalidations=\(invalidations)"
+  }
+}

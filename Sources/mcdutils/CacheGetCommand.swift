@@ -1,0 +1,31 @@
+import ArgumentParser
+import MCDUtils
+
+/// `mcdutils cache get --path a/b/c [...]`: prints a page-cache entry.
+struct CacheGetCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "get",
+    abstract: "Print an object's cached rendering: a string as text, anything else as JSON.",
+    discussion: "Exits with status 1 on a miss.")
+
+  @OptionGroup var servers: ServerOptions
+  @OptionGroup var entry: CacheEntryOptions
+
+  func run() throws {
+    let cache = try entry.makeCache(servers: servers)
+    guard
+      let value = try cache.get(
+        SessionValue.self, for: entry.object, view: entry.view, request: entry.request,
+        keywords: entry.keywords)
+    else {
+      let key = cache.key(
+        for: entry.object, view: entry.view, request: entry.request, keywords: entry.keywords)
+      throw CommandFailure("no cache entry for \"\(key)\"")
+    }
+    if case .string(let text) = value {
+      print(text)
+    } else {
+      try printJSON(value)
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+import MCDUtils
+import Memcached
+
+/// `mcdutils cache invalidate --path a/b/c`: drops every cache entry of an object.
+struct CacheInvalidateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "invalidate",
+    abstract: "Drop every cached entry of an object (every view and key).")
+
+  @OptionGroup var servers: ServerOptions
+
+  @Option(help: ArgumentHelp("The object's path, split on '/'.", valueName: "a/b/c"))
+  var path: String
+
+  func run() throws {
+    let store = try MemcachedPool(configuration: servers.configuration())
+    try MemCacheZCache(store: store).invalidate(CacheablePath(path: path))
+  }
+}

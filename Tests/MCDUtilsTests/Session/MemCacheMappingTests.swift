@@ -1,0 +1,340 @@
+import Foundation
+import Memcached
+import Testing
+
+@testable import MCDUtils
+
+private struct Cart: Codable, Equatable {
+  var items: [String]
+}
+
+/// A data manager that refuses to vote, to make a commit fail after the session voted or
+/// before.
+private final class VetoingManager: DataManager {
+  struct Veto: Error {}
+  let sortKey: String
+  init(sortKey: String) { self.sortKey = sortKey }
+  func abort(_ transaction: Transaction) throws {}
+  func tpcBegin(_ transaction: Transaction) throws {}
+  func commit(_ transaction: Transaction) throws {}
+  func tpcVote(_ transaction: Transaction) throws { throw Veto() }
+  func tpcFinish(_ transaction: Transaction) throws {}
+  func tpcAbort(_ transaction: Transaction) throws {}
+  func savepoint() throws -> any DataManagerSavepoint { NoSavepoint() }
+  struct NoSavepoint: DataManagerSavepoint { func rollback() throws {} }
+}
+
+/// Stores a session for `id` with the given entries, outside any transaction.
+private func seed(
+  _ container: MemCacheSessionDataContainer, _ id: String, _ entries: [String: SessionValue]
+) throws {
+  let session = try container.newOrExisting(id)
+  for (key, value) in entries { session[key] = value }
+  try session.save()
+}
+
+@Suite struct MemCacheMappingDictionaryTests {
+  @Test func offersTheDictionaryAPI() throws {
+    let (container, _) = makeUnitContainer()
+    let session = try container.newOrExisting("browser1")
+    session["a"] = 1
+    session.set("b", "two")
+    #expect(session["a"] == 1)
+    #expect(session.get("b") == "two")
+    #expect(session.get("c", default: "none") == "none")
+    #expect(session.contains("a"))
+    #expect(!session.contains("c"))
+    #expect(session.keys == ["a", "b"])
+    #expect(session.values == [1, "two"])
+    #expect(session.count == 2)
+    #expect(session.map(\.key) == ["a", "b"])
+    #expect(session.delete("a") == 1)
+    session["b"] = nil
+    #expect(session.isEmpty)
+    session["c"] = 3
+    session.removeAll()
+    #expect(session.count == 0)
+  }
+
+  @Test func storesAndLoadsCodableValues() throws {
+    let (container, _) = makeUnitContainer()
+    let session = try container.newOrExisting("browser1")
+    try session.set(Cart(items: ["book"]), forKey: "cart")
+    try session.save()
+    let loaded = try #require(try container.get("browser1"))
+    #expect(try loaded.get(Cart.self, forKey: "cart") == Cart(items: ["book"]))
+    #expect(try loaded.get(Cart.self, forKey: "absent") == nil)
+  }
+
+  @Test func containerKeyIsTheBrowserId() throws {
+    let (container, _) = makeUnitContainer()
+    #expect(try container.newOrExisting("browser1").containerKey == "browser1")
+  }
+
+  @Test func descriptionHidesSecretValuesInAnyCase() throws {
+    let (container, _) = makeUnitContainer()
+    let session = try container.newOrExisting("browser1")
+    for key in ["Password", "user_pwd", "SECRET", "csrfToken", "credentials"] {
+      session[key] = "hunter2"
+    }
+    session["name"] = "Ada"
+    #expect(!session.description.contains("hunter2"))
+    #expect(session.description.contains("Ada"))
+    #expect(session.description.contains("\"csrfToken\": \"***\""))
+    #expect(!session.description.contains("browser1"))
+  }
+
+  @Test func createdAndLastAccessedTimesAreStored() throws {
+    let (container, _) = makeUnitContainer()
+    let before = Date()
+    try seed(container, "browser1", ["a": 1])
+    let session = try #require(try container.get("browser1"))
+    #expect(abs(session.created.timeIntervalSince(before)) < 2)
+    #expect(session.lastAccessed >= session.created)
+  }
+}
+
+@Suite struct MemCacheMappingTransactionTests {
+  @Test func joinsTheTransactionOnFirstWriteOnly() throws {
+    let (container, _) = makeUnitContainer()
+    try seed(container, "browser1", ["a": 1])
+    let transaction = Transaction()
+    try Transaction.$current.withValue(transaction) {
+      let session = try #require(try container.get("browser1"))
+      _ = session["a"]
+      #expect(!transaction.state.withLock { $0.managers.contains { $0 === session } })
+      session["a"] = 2
+      #expect(transaction.state.withLock { $0.managers.contains { $0 === session } })
+    }
+    try transaction.abort()
+  }
+
+  @Test func writesAtCommit() throws {
+    let (container, _) = makeUnitContainer()
+    try seed(container, "browser1", ["a": 1])
+    try withTransaction { _ in
+      try #require(try container.get("browser1"))["a"] = 2
+      #expect(
+        try container.proxy?.store.get("browser1").map { try SessionRecord(item: $0) }?
+          .data["a"] == 1)
+    }
+    #expect(try container.get("browser1")?["a"] == 2)
+  }
+
+  @Test func aReadOnlyTransactionWritesNothing() throws {
+    let (container, store) = makeUnitContainer()
+    try seed(container, "browser1", ["a": 1])
+    store.reset()
+    try withTransaction { _ in
+      let session = try #require(try container.get("browser1"))
+      _ = session["a"]
+      session["a"] = 1  // the same value: the encoded bytes do not change
+    }
+    #expect(store.writes == 0)
+  }
+
+  @Test func abortDropsTheChanges() throws {
+    let (container, _) = makeUnitContainer()
+    try seed(container, "browser1", ["a": 1])
+    let transaction = Transaction()
+    let session = try Transaction.$current.withValue(transaction) {
+      let session = try #require(try container.get("browser1"))
+      session["a"] = 2
+      return session
+    }
+    try transaction.abort()
+    #expect(session["a"] == 1)
+    #expect(try container.get("browser1")?["a"] == 1)
+  }
+
+  @Test func savepointRollbackRestoresTheContent() throws {
+    let (container, _) = makeUnitContainer()
+    try seed(container, "browser1", ["a": 1])
+    try withTransaction { transaction in
+      let session = try #require(try container.get("browser1"))
+      session["a"] = 2
+      let savepoint = try transaction.savepoint()
+      session["a"] = 3
+      session["b"] = 4
+      try savepoint.rollback()
+      #expect(session.contents == ["a": 2])
+    }
+    #expect(try container.get("browser1")?.contents == ["a": 2])
+  }
+
+  @Test func theSameBrowserIdGivesTheSameSessionWithinATransaction() throws {
+    let (container, store) = makeUnitContainer()
+    try seed(container, "browser1", ["a": 1])
+    store.reset()
+    try withTransaction { _ in
+      let first = try #require(try container.get("browser1"))
+      let second = try #require(try container.get("browser1"))
+      #expect(first === second)
+      #expect(try container.hasKey("browser1"))
+    }
+    #expect(store.count("get") == 1)
+  }
+
+  @Test func invalidateDeletesTheSession() throws {
+    let (container, _) = makeUnitContainer()
+    try seed(container, "browser1", ["a": 1])
+    try withTransaction { _ in
+      let session = try #require(try container.get("browser1"))
+      session["b"] = 2
+      try session.invalidate()
+      #expect(session.isInvalidated)
+      #expect(session.isEmpty)
+    }
+    #expect(try container.hasKey("browser1") == false)
+  }
+
+  @Test func everyWriteSetsTheTimeoutAsTTL() throws {
+    let store = InProcessStore()
+    let container = MemCacheSessionDataContainer(
+      proxy: MemCacheProxy(store: store), timeout: .seconds(1))
+    try withTransaction { _ in try container.newOrExisting("browser1")["a"] = 1 }
+    #expect(store.count == 1)
+    Thread.sleep(forTimeInterval: 1.2)
+    #expect(store.count == 0)
+  }
+
+  @Test func aFailedLaterVoteLeavesNothingWrittenWhenTheSessionHadNotVoted() throws {
+    let (container, store) = makeUnitContainer()
+    try seed(container, "browser1", ["a": 1])
+    store.reset()
+    // Sorted before the session ("~mcdutils:…"), so the session never gets to write.
+    #expect(throws: VetoingManager.Veto.self) {
+      try withTransaction { transaction in
+        try transaction.join(VetoingManager(sortKey: "aaa"))
+        try #require(try container.get("browser1"))["a"] = 2
+      }
+    }
+    #expect(store.writes == 0)
+    #expect(try container.get("browser1")?["a"] == 1)
+  }
+
+  @Test func aSessionTooLargeFailsTheVoteWithItsSize() throws {
+    let store = SessionCountingStore(InProcessStore(maximumValueSize: 1000))
+    let container = MemCacheSessionDataContainer(
+      proxy: MemCacheProxy(store: store, maximumValueSize: 1000))
+    let error = memCacheError {
+      try withTransaction { _ in
+        try container.newOrExisting("browser1")["big"] = .string(
+          String(repeating: "x", count: 2000))
+      }
+    }
+    guard case .sessionTooLarge(let size, let maximum)? = error else {
+      Issue.record("expected sessionTooLarge, got \(String(describing: error))")
+      return
+    }
+    #expect(size > 2000)
+    #expect(maximum == 1000)
+    #expect(store.writes == 0)
+  }
+
+  @Test func withoutATransactionChangesWaitForSave() throws {
+    let (container, store) = makeUnitContainer()
+    try seed(container, "browser1", ["a": 1])
+    store.reset()
+    let session = try #require(try container.get("browser1"))
+    session["a"] = 2
+    #expect(store.writes == 0)
+    try session.save()
+    #expect(try container.get("browser1")?["a"] == 2)
+  }
+}
+
+@Suite struct MemCacheMappingConflictTests {
+  /// Loads the session in two transactions, changes a different key in each, commits both.
+  private func twoConcurrentWriters(_ container: MemCacheSessionDataContainer) throws {
+    try seed(container, "browser1", ["start": 0])
+    let first = Transaction()
+    let second = Transaction()
+    try Transaction.$current.withValue(first) {
+      try #require(try container.get("browser1"))["first"] = 1
+    }
+    try Transaction.$current.withValue(second) {
+      try #require(try container.get("browser1"))["second"] = 2
+    }
+    try first.commit()
+    try second.commit()
+  }
+
+  @Test func mergeKeepsBothRequestsChanges() throws {
+    let (container, _) = makeUnitContainer(policy: .merge)
+    try twoConcurrentWriters(container)
+    #expect(try container.get("browser1")?.contents == ["start": 0, "first": 1, "second": 2])
+  }
+
+  @Test func mergeReappliesDeletions() throws {
+    let (container, _) = makeUnitContainer(policy: .merge)
+    try seed(container, "browser1", ["a": 1, "b": 2])
+    let first = Transaction()
+    let second = Transaction()
+    try Transaction.$current.withValue(first) {
+      try #require(try container.get("browser1")).delete("a")
+    }
+    try Transaction.$current.withValue(second) {
+      try #require(try container.get("browser1"))["c"] = 3
+    }
+    try second.commit()
+    try first.commit()
+    #expect(try container.get("browser1")?.contents == ["b": 2, "c": 3])
+  }
+
+  @Test func failThrowsAConflict() throws {
+    let (container, _) = makeUnitContainer(policy: .fail)
+    #expect(
+      memCacheError {
+        try twoConcurrentWriters(container)
+      }?.caseName == "conflict")
+    #expect(try container.get("browser1")?.contents == ["start": 0, "first": 1])
+  }
+
+  @Test func overwriteLetsTheLastWriterWin() throws {
+    let (container, _) = makeUnitContainer(policy: .overwrite)
+    try twoConcurrentWriters(container)
+    #expect(try container.get("browser1")?.contents == ["start": 0, "second": 2])
+  }
+
+  @Test func twoCreatorsEndUpWithOneSession() throws {
+    let (container, store) = makeUnitContainer()
+    let first = Transaction()
+    let second = Transaction()
+    try Transaction.$current.withValue(first) { try container.newOrExisting("browser1")["a"] = 1 }
+    try Transaction.$current.withValue(second) {
+      try container.newOrExisting("browser1")["b"] = 2
+    }
+    try first.commit()
+    try second.commit()
+    #expect(try container.get("browser1")?.contents == ["a": 1, "b": 2])
+    #expect(store.count("add") == 2)
+    #expect(store.count("set") == 0)
+  }
+}
+
+@Suite struct MemCacheMappingExpiryTests {
+  @Test func aReadOnlyAccessRefreshesAtMostOncePerWindow() throws {
+    let (container, store) = makeUnitContainer(resolution: .milliseconds(300))
+    try seed(container, "browser1", ["a": 1])
+    store.reset()
+    try withTransaction { _ in _ = try container.get("browser1")?["a"] }
+    #expect(store.writes == 0)  // within the window
+    Thread.sleep(forTimeInterval: 0.4)
+    try withTransaction { _ in _ = try container.get("browser1")?["a"] }
+    #expect(store.count("cas") == 1)
+    try withTransaction { _ in _ = try container.get("browser1")?["a"] }
+    #expect(store.count("cas") == 1)  // refreshed less than a window ago
+    #expect(try container.get("browser1")?.contents == ["a": 1])
+  }
+
+  @Test func aReadOutsideATransactionRefreshesAtOnce() throws {
+    let (container, store) = makeUnitContainer(resolution: .milliseconds(100))
+    try seed(container, "browser1", ["a": 1])
+    Thread.sleep(forTimeInterval: 0.2)
+    store.reset()
+    let session = try #require(try container.get("browser1"))
+    #expect(store.count("cas") == 1)
+    #expect(Date().timeIntervalSince(session.lastAccessed) < 0.1)
+  }
+}
