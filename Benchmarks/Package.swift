@@ -5,7 +5,7 @@ let package = Package(
   name: "MCDUtilsBenchmarks",
   platforms: [.macOS(.v15)],
   dependencies: [
-    .package(path: "..")
+    .package(name: "MCDUtils", path: "..")
   ],
   targets: [
     // libmemcached called directly from C, with the same settings as our client: the baseline

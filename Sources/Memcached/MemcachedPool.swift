@@ -199,7 +199,7 @@ final class PoolState: @unchecked Sendable {
       fail(waiter: id, with: CancellationError())
       return
     }
-    DispatchQueue.global().asyncAfter(deadline: .now() + Self.seconds(timeout)) {
+    Self.timerQueue.asyncAfter(deadline: .now() + Self.seconds(timeout)) {
       self.fail(waiter: id, with: Self.timeoutError(timeout))
     }
   }
@@ -228,6 +228,10 @@ final class PoolState: @unchecked Sendable {
     condition.unlock()
     waiter.continuation.resume(throwing: error)
   }
+
+  /// Checkout timeouts fire on a queue of their own: on the global queue they would wait behind
+  /// whatever blocking work an application put there.
+  private static let timerQueue = DispatchQueue(label: "mcdutils.memcached.pool-timer")
 
   private static func seconds(_ duration: Duration) -> Double {
     let (seconds, attoseconds) = duration.components

@@ -77,7 +77,8 @@ struct PoolTests {
       }
       let held = DispatchSemaphore(value: 0)
       let release = DispatchSemaphore(value: 0)
-      DispatchQueue.global().async {
+      // A thread of its own: blocking a global-queue worker would starve other tests.
+      Thread.detachNewThread {
         try? pool.withClient { _ in
           held.signal()
           release.wait()
@@ -135,7 +136,8 @@ struct PoolTests {
       }
       let held = DispatchSemaphore(value: 0)
       let release = DispatchSemaphore(value: 0)
-      DispatchQueue.global().async {
+      // A thread of its own: blocking a global-queue worker would starve other tests.
+      Thread.detachNewThread {
         try? pool.withClient { _ in
           held.signal()
           release.wait()

@@ -26,7 +26,15 @@ func clientCases(scale: Double) -> [PairedCase] {
   cases.append(
     PairedCase(
       name: "get_miss", count: scaled(20_000), bytes: 0,
-      ours: { client in { index in (try? client.get("bench:miss:\(index)")).map { $0 == nil } ?? false } },
+      ours: { client in
+        { index in
+          do {
+            return try client.get("bench:miss:\(index)") == nil
+          } catch {
+            return false
+          }
+        }
+      },
       baseline: { handle in
         { index in
           var length = 0

@@ -4,8 +4,8 @@ import Logging
 /// and a default maximum age; ``cache()`` hands out the cache (the original's
 /// `MemCacheZCacheManager`, a `RAMCacheManager` replacement).
 ///
-/// > Note: The manager takes the store of a ``MemCacheProxy``: pass `proxy.store`. (An
-/// > initializer taking the proxy itself is to be added when the proxy lands.)
+/// Build it from a ``MemCacheProxy`` with ``init(id:title:proxy:requestNames:defaultMaxAge:tuning:logger:)``,
+/// or from any store.
 ///
 /// ```swift
 /// var manager = MemCacheZCacheManager(title: "Pages", store: pool)
@@ -51,6 +51,22 @@ public struct MemCacheZCacheManager: Sendable {
     self.tuning = tuning
     self.logger = logger
     self.sortedRequestNames = requestNames.sorted(by: codePointOrder)
+  }
+
+  /// A manager over a proxy's store, with the proxy's key prefix counted in the key length.
+  public init(
+    id: String = "", title: String = "", proxy: MemCacheProxy?, requestNames: [String] = [],
+    defaultMaxAge: Duration? = .seconds(3600),
+    tuning: MemCacheZCache.Tuning = MemCacheZCache.Tuning(),
+    logger: Logger = Logger(label: "mcdutils.zcache", factory: { _ in SwiftLogNoOpLogHandler() })
+  ) {
+    var tuning = tuning
+    if let proxy, tuning.keyPrefixLength == nil {
+      tuning.keyPrefixLength = proxy.keyPrefixLength
+    }
+    self.init(
+      id: id, title: title, store: proxy?.store, requestNames: requestNames,
+      defaultMaxAge: defaultMaxAge, tuning: tuning, logger: logger)
   }
 
   /// The cache over the manager's store (the original's `ZCacheManager_getCache`).

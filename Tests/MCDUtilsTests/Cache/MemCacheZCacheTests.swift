@@ -153,3 +153,22 @@ struct MemCacheZCacheTests {
     #expect(manager.statistics.hits == 1)
   }
 }
+
+@Suite("MemCacheZCacheManager over a proxy")
+struct ZCacheManagerProxyTests {
+  @Test func aManagerWithoutAProxySaysNoProxyDefined() {
+    let manager = MemCacheZCacheManager(title: "Pages", proxy: nil)
+    #expect(throws: MemCacheZCacheError.noProxyDefined) { try manager.cache() }
+  }
+
+  @Test func aManagerOverAProxyCachesInTheProxysStore() throws {
+    let proxy = MemCacheProxy(store: InProcessStore())
+    let manager = MemCacheZCacheManager(title: "Pages", proxy: proxy, requestNames: ["b", "a"])
+    #expect(manager.requestNames == ["a", "b"])
+    let cache = try manager.cache()
+    let page = CacheablePath(["site", "page"])
+    try cache.set("rendered", for: page)
+    #expect(try cache.get(String.self, for: page) == "rendered")
+    #expect(manager.statistics.sets == 1)
+  }
+}

@@ -214,7 +214,7 @@ private func seed(
   }
 
   @Test func aSessionTooLargeFailsTheVoteWithItsSize() throws {
-    let store = SessionCountingStore(InProcessStore(maximumValueSize: 1000))
+    let store = CountingStore(InProcessStore(maximumValueSize: 1000))
     let container = MemCacheSessionDataContainer(
       proxy: MemCacheProxy(store: store, maximumValueSize: 1000))
     let error = memCacheError {

@@ -133,7 +133,7 @@ private struct Cart: Codable, Equatable {
 
 @Suite struct MemCacheProxyReadCacheTests {
   @Test func aKeyIsFetchedOncePerTransaction() throws {
-    let store = SessionCountingStore()
+    let store = CountingStore()
     let proxy = MemCacheProxy(store: store)
     try proxy.set("k", 1)
     try withTransaction { _ in
@@ -146,7 +146,7 @@ private struct Cart: Codable, Equatable {
   }
 
   @Test func aMissIsCachedToo() throws {
-    let store = SessionCountingStore()
+    let store = CountingStore()
     let proxy = MemCacheProxy(store: store)
     try withTransaction { _ in
       for _ in 0..<3 {
@@ -158,7 +158,7 @@ private struct Cart: Codable, Equatable {
   }
 
   @Test func withoutATransactionNothingIsCached() throws {
-    let store = SessionCountingStore()
+    let store = CountingStore()
     let proxy = MemCacheProxy(store: store)
     try proxy.set("k", 1)
     for _ in 0..<3 { _ = try proxy.get("k", as: Int.self) }
@@ -167,7 +167,7 @@ private struct Cart: Codable, Equatable {
   }
 
   @Test func aWriteThroughTheProxyDropsTheCachedCopy() throws {
-    let store = SessionCountingStore()
+    let store = CountingStore()
     let proxy = MemCacheProxy(store: store)
     try proxy.set("k", 1)
     try withTransaction { _ in
@@ -179,7 +179,7 @@ private struct Cart: Codable, Equatable {
   }
 
   @Test func theEndOfATransactionDropsWhatItCached() throws {
-    let store = SessionCountingStore()
+    let store = CountingStore()
     let proxy = MemCacheProxy(store: store)
     try proxy.set("k", 1)
     try withTransaction { _ in _ = try proxy.get("k", as: Int.self) }
@@ -221,7 +221,7 @@ private struct Cart: Codable, Equatable {
   }
 
   @Test func asyncReadsUseTheCacheOfTheCurrentTransaction() async throws {
-    let store = SessionCountingStore()
+    let store = CountingStore()
     let proxy = MemCacheProxy(store: store)
     try await proxy.set("k", 1)
     try await withTransaction { _ in

@@ -3,29 +3,54 @@ import Synchronization
 
 @testable import MCDUtils
 
-/// A store that counts the calls that reach the network, around another store.
+/// A store that counts the calls made to the store it wraps, by operation name, and records the
+/// expiration of every write that carries one.
 ///
-/// `perform` lends a counting view of the store the inner `perform` lends, so async calls are
-/// counted too.
-final class ZCacheCountingStore: MemCacheStore {
-  /// The calls made so far, by operation, shared with the views `perform` lends.
-  final class Calls: Sendable {
+/// `perform` lends a counting view of the store the inner `perform` lends, sharing this store's
+/// record, so calls made through `perform` (every async operation) are counted too.
+final class CountingStore: MemCacheStore {
+  /// What has been called so far, shared with the views `perform` lends.
+  final class Record: Sendable {
     let counts = Mutex([String: Int]())
+    let expirations = Mutex([MemcachedExpiration]())
   }
+
+  /// The operations that write: set, add, replace, cas, delete, touch, append, prepend, counters.
+  static let writeOperations = [
+    "set", "add", "replace", "cas", "delete", "touch", "append", "prepend", "counter",
+  ]
 
   let inner: any MemCacheStore
-  let calls: Calls
+  let record: Record
 
-  init(_ inner: any MemCacheStore, calls: Calls = Calls()) {
+  init(_ inner: any MemCacheStore = InProcessStore(), record: Record = Record()) {
     self.inner = inner
-    self.calls = calls
+    self.record = record
   }
 
-  var counts: [String: Int] { calls.counts.withLock { $0 } }
+  /// The calls made so far, by operation (operations never called are absent).
+  var counts: [String: Int] { record.counts.withLock { $0 } }
+  /// The number of calls made so far to `operation`.
+  func count(_ operation: String) -> Int { record.counts.withLock { $0[operation] ?? 0 } }
+  /// The number of calls made so far, of every operation.
   var total: Int { counts.values.reduce(0, +) }
-  func reset() { calls.counts.withLock { $0 = [:] } }
+  /// The number of writes made so far (see ``writeOperations``).
+  var writes: Int {
+    let counts = self.counts
+    return Self.writeOperations.reduce(0) { $0 + (counts[$1] ?? 0) }
+  }
+  /// The expiration of every write that carries one (set, add, replace, cas, touch), in order.
+  var expirations: [MemcachedExpiration] { record.expirations.withLock { $0 } }
+  /// Forgets every call made so far.
+  func reset() {
+    record.counts.withLock { $0.removeAll() }
+    record.expirations.withLock { $0.removeAll() }
+  }
 
-  private func note(_ name: String) { calls.counts.withLock { $0[name, default: 0] += 1 } }
+  private func note(_ operation: String, _ expiration: MemcachedExpiration? = nil) {
+    record.counts.withLock { $0[operation, default: 0] += 1 }
+    if let expiration { record.expirations.withLock { $0.append(expiration) } }
+  }
 
   var storeDescription: String { inner.storeDescription }
   var isPersistent: Bool { inner.isPersistent }
@@ -38,19 +63,19 @@ final class ZCacheCountingStore: MemCacheStore {
     return try inner.getMulti(keys)
   }
   func set(_ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration) throws {
-    note("set")
+    note("set", expiration)
     try inner.set(key, value: value, flags: flags, expiration: expiration)
   }
   func add(_ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration) throws
     -> Bool
   {
-    note("add")
+    note("add", expiration)
     return try inner.add(key, value: value, flags: flags, expiration: expiration)
   }
   func replace(_ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration)
     throws -> Bool
   {
-    note("replace")
+    note("replace", expiration)
     return try inner.replace(key, value: value, flags: flags, expiration: expiration)
   }
   func append(_ key: String, value: [UInt8]) throws -> Bool {
@@ -64,7 +89,7 @@ final class ZCacheCountingStore: MemCacheStore {
   func cas(
     _ key: String, value: [UInt8], cas: UInt64, flags: UInt32, expiration: MemcachedExpiration
   ) throws -> MemcachedCASResult {
-    note("cas")
+    note("cas", expiration)
     return try inner.cas(key, value: value, cas: cas, flags: flags, expiration: expiration)
   }
   func delete(_ key: String) throws -> Bool {
@@ -78,7 +103,7 @@ final class ZCacheCountingStore: MemCacheStore {
     return try inner.counter(key, delta: delta, up: up, initial: initial, expiration: expiration)
   }
   func touch(_ key: String, expiration: MemcachedExpiration) throws -> Bool {
-    note("touch")
+    note("touch", expiration)
     return try inner.touch(key, expiration: expiration)
   }
   func flush() throws { try inner.flush() }
@@ -88,9 +113,9 @@ final class ZCacheCountingStore: MemCacheStore {
   func perform<R: Sendable>(_ body: @escaping @Sendable (any MemCacheStore) throws -> R)
     async throws -> R
   {
-    let calls = self.calls
+    let record = self.record
     return try await inner.perform { borrowed in
-      try body(ZCacheCountingStore(borrowed, calls: calls))
+      try body(CountingStore(borrowed, record: record))
     }
   }
 }
