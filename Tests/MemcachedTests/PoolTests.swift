@@ -75,16 +75,7 @@ struct PoolTests {
         $0.poolSize = 1
         $0.poolCheckoutTimeout = .milliseconds(200)
       }
-      let held = DispatchSemaphore(value: 0)
-      let release = DispatchSemaphore(value: 0)
-      // A thread of its own: blocking a global-queue worker would starve other tests.
-      Thread.detachNewThread {
-        try? pool.withClient { _ in
-          held.signal()
-          release.wait()
-        }
-      }
-      held.wait()
+      let release = holdTheOnlyConnection(of: pool)
       let start = ContinuousClock.now
       let error = await #expect(throws: MemcachedError.self) { try await pool.get("k") }
       #expect(error?.returnCode == .poolTimeout)
@@ -134,16 +125,7 @@ struct PoolTests {
         $0.poolSize = 1
         $0.poolCheckoutTimeout = .seconds(30)
       }
-      let held = DispatchSemaphore(value: 0)
-      let release = DispatchSemaphore(value: 0)
-      // A thread of its own: blocking a global-queue worker would starve other tests.
-      Thread.detachNewThread {
-        try? pool.withClient { _ in
-          held.signal()
-          release.wait()
-        }
-      }
-      held.wait()
+      let release = holdTheOnlyConnection(of: pool)
       let waiting = Task { try await pool.get("k") }
       try await Task.sleep(for: .milliseconds(50))
       let start = ContinuousClock.now
@@ -153,6 +135,21 @@ struct PoolTests {
       release.signal()
     }
   }
+}
+
+/// Borrows a pool's only connection on a thread of its own (blocking a global-queue worker would
+/// starve other tests) until the returned semaphore is signalled.
+func holdTheOnlyConnection(of pool: MemcachedPool) -> DispatchSemaphore {
+  let held = DispatchSemaphore(value: 0)
+  let release = DispatchSemaphore(value: 0)
+  Thread.detachNewThread {
+    try? pool.withClient { _ in
+      held.signal()
+      release.wait()
+    }
+  }
+  held.wait()
+  return release
 }
 
 /// A thread-safe counter for tests.
