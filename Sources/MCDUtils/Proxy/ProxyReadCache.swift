@@ -107,6 +107,8 @@ final class TransactionReadCache: DataManager {
   var sortKey: String { "~~mcdutils-read-cache" }
   func abort(_ transaction: Transaction) throws { end() }
   func tpcBegin(_ transaction: Transaction) throws {}
+  /// A read cache writes nothing, so its commit never blocks.
+  var commitMayBlock: Bool { false }
   func commit(_ transaction: Transaction) throws {}
   func tpcVote(_ transaction: Transaction) throws {}
   func tpcFinish(_ transaction: Transaction) throws { end() }

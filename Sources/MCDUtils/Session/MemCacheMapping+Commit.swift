@@ -17,6 +17,18 @@ extension MemCacheMapping: DataManager {
   /// Nothing to do: memcached has no transactions.
   public func tpcBegin(_ transaction: Transaction) throws {}
 
+  /// Whether the vote will talk to memcached: the session changed, is new, or is due for a
+  /// refresh of its expiration.
+  public var commitMayBlock: Bool {
+    let snapshot = state.withLock { $0 }
+    guard !snapshot.invalidated else { return false }
+    if snapshot.isNew || !Self.changes(from: snapshot.baseline, to: snapshot.data).isEmpty {
+      return true
+    }
+    return !snapshot.needsReload && snapshot.cas != nil
+      && isRefreshDue(snapshot.accessed, now: Date())
+  }
+
   /// Nothing to do: the write happens in ``tpcVote(_:)``.
   public func commit(_ transaction: Transaction) throws {}
 

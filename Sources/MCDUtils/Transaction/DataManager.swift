@@ -15,6 +15,9 @@ public protocol DataManager: AnyObject, Sendable {
   /// write must) sorts last.
   var sortKey: String { get }
 
+  /// Whether committing this manager may block on I/O now (see the default in the extension).
+  var commitMayBlock: Bool { get }
+
   /// Throws away the changes made in `transaction` outside of two-phase commit: the transaction
   /// was aborted, or the manager joined after a savepoint that is being rolled back.
   ///
@@ -55,6 +58,15 @@ public protocol DataManager: AnyObject, Sendable {
   ///
   /// Throws if the manager cannot take a savepoint; ``Transaction/savepoint()`` then fails.
   func savepoint() throws -> any DataManagerSavepoint
+}
+
+extension DataManager {
+  /// Whether committing this manager may block on I/O now. Async commits leave Swift's
+  /// cooperative pool only when a joined manager says it may; a manager that has nothing to
+  /// write (a read-only session, a read cache) says `false` and saves the thread hop.
+  ///
+  /// The default is `true`.
+  public var commitMayBlock: Bool { true }
 }
 
 /// A data manager's state at one savepoint: Zope's `IDataManagerSavepoint`.

@@ -21,7 +21,14 @@ extension Transaction {
   /// cost over the synchronous commit is that round trip (about a microsecond).
   ///
   /// - Throws: what the synchronous ``commit()`` throws.
+  ///
+  /// When no joined manager may block (``DataManager/commitMayBlock``), as in a read-only
+  /// request, it commits in place and saves the hop.
   nonisolated(nonsending) public func commit() async throws {
+    if !joinedManagersMayBlock {
+      try commitInPlace()
+      return
+    }
     try await runOnBlockingQueue { try self.commit() }
   }
 
@@ -31,6 +38,11 @@ extension Transaction {
   /// - Throws: what the synchronous ``abort()`` throws.
   nonisolated(nonsending) public func abort() async throws {
     try await runOnBlockingQueue { try self.abort() }
+  }
+
+  /// The synchronous commit, named apart so that async code does not pick the async overload.
+  private func commitInPlace() throws {
+    try commit()
   }
 
   nonisolated(nonsending) private func runOnBlockingQueue(

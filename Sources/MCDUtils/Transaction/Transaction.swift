@@ -138,6 +138,11 @@ public final class Transaction: Sendable {
     }
   }
 
+  /// Whether any joined manager may block on I/O when it commits.
+  var joinedManagersMayBlock: Bool {
+    state.withLock { $0.managers }.contains { $0.commitMayBlock }
+  }
+
   /// Commits the work of every joined data manager with two-phase commit.
   ///
   /// Managers run each phase in ``DataManager/sortKey`` order, ties in join order:

@@ -338,3 +338,21 @@ private func seed(
     #expect(Date().timeIntervalSince(session.lastAccessed) < 0.1)
   }
 }
+
+@Suite("Which session commits talk to memcached")
+struct MappingCommitMayBlockTests {
+  @Test func aNewSessionAndAChangedSessionMayBlockAReadOnlyOneDoesNot() throws {
+    let (container, _) = makeUnitContainer()
+    try withTransaction { _ in
+      let session = try container.newOrExisting("fresh")
+      #expect(session.commitMayBlock, "a new session is written with add")
+      session["a"] = 1
+    }
+    try withTransaction { _ in
+      let session = try #require(try container.get("fresh"))
+      #expect(session.commitMayBlock == false, "nothing changed and no refresh is due")
+      session["b"] = 2
+      #expect(session.commitMayBlock, "a change is written at the vote")
+    }
+  }
+}

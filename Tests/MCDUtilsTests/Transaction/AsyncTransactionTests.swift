@@ -97,6 +97,31 @@ private actor BodyCounter {
     #expect(manager.calledOnBlockingQueue == [true, true, true, true])
   }
 
+  @Test func asyncCommitWithNothingThatMayBlockStaysInPlace() async throws {
+    let manager = TransactionTestDataManager(
+      "m", log: TransactionCallLog(), commitMayBlock: false)
+    let transaction = Transaction()
+    try transaction.join(manager)
+
+    try await transaction.commit()
+
+    #expect(manager.calledOnBlockingQueue == [false, false, false, false])
+    #expect(transaction.status == .committed)
+  }
+
+  @Test func oneManagerThatMayBlockMovesTheWholeCommitToTheBlockingQueue() async throws {
+    let quiet = TransactionTestDataManager("a", log: TransactionCallLog(), commitMayBlock: false)
+    let writer = TransactionTestDataManager("b", log: TransactionCallLog())
+    let transaction = Transaction()
+    try transaction.join(quiet)
+    try transaction.join(writer)
+
+    try await transaction.commit()
+
+    #expect(quiet.calledOnBlockingQueue == [true, true, true, true])
+    #expect(writer.calledOnBlockingQueue == [true, true, true, true])
+  }
+
   @Test func asyncAbortRunsOnTheBlockingQueue() async throws {
     let manager = TransactionTestDataManager("m", log: TransactionCallLog())
     let transaction = Transaction()

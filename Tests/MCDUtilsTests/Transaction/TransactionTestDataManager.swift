@@ -37,6 +37,7 @@ final class TransactionTestDataManager: DataManager {
 
   let name: String
   let sortKey: String
+  let commitMayBlock: Bool
   private let log: TransactionCallLog
   private let state: Mutex<State>
   /// Runs inside `tpcVote`, for tests that call back into the transaction.
@@ -47,9 +48,11 @@ final class TransactionTestDataManager: DataManager {
     sortKey: String? = nil,
     log: TransactionCallLog,
     failingIn failing: Set<TransactionTestPhase> = [],
+    commitMayBlock: Bool = true,
     onVote: (@Sendable (Transaction) throws -> Void)? = nil
   ) {
     self.name = name
+    self.commitMayBlock = commitMayBlock
     self.sortKey = sortKey ?? name
     self.log = log
     self.state = Mutex(State(failing: failing))
