@@ -5,7 +5,9 @@ let package = Package(
   name: "MCDUtilsBenchmarks",
   platforms: [.macOS(.v15)],
   dependencies: [
-    .package(name: "MCDUtils", path: "..")
+    .package(name: "MCDUtils", path: ".."),
+    .package(
+      url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
   ],
   targets: [
     // libmemcached called directly from C, with the same settings as our client: the baseline
@@ -22,6 +24,18 @@ let package = Package(
         .product(name: "MCDUtils", package: "MCDUtils"),
       ],
       swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+    ),
+    // Micro suites with ordo-one/benchmark: the paths that need no network, with allocation
+    // counts. Run with `swift package benchmark --target MicroSuites`.
+    .executableTarget(
+      name: "MicroSuites",
+      dependencies: [
+        .product(name: "Benchmark", package: "benchmark"),
+        .product(name: "Memcached", package: "MCDUtils"),
+        .product(name: "MCDUtils", package: "MCDUtils"),
+      ],
+      path: "Benchmarks/MicroSuites",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
   ],
   swiftLanguageModes: [.v6]

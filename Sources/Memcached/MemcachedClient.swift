@@ -134,6 +134,7 @@ public final class MemcachedClient {
       ends.append(buffer.count - 1)
     }
     var found: [String: MemcachedItem] = [:]
+    found.reserveCapacity(keys.count)
     try buffer.withUnsafeBufferPointer { raw in
       try raw.withMemoryRebound(to: CChar.self) { chars in
         var pointers: [UnsafePointer<CChar>?] = []
