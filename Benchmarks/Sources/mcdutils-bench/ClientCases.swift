@@ -41,7 +41,8 @@ func clientCases(scale: Double) -> [PairedCase] {
           return withKey("bench:miss:\(index)") { cbaseline_get(handle, $0, $1, &length) } == 0
         }
       }))
-  for (label, size, count) in [("100", 100, 20_000), ("4k", 4_096, 20_000), ("64k", 65_536, 2_000)] {
+  for (label, size, count) in [("100", 100, 20_000), ("4k", 4_096, 20_000), ("64k", 65_536, 2_000)]
+  {
     let value = [UInt8](repeating: 0x61, count: size)
     let keys = (0..<100).map { "bench:\(label):\($0)" }
     cases.append(

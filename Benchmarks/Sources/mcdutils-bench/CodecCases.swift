@@ -9,22 +9,33 @@ struct CodecPayload: Codable, Equatable {
     var price: Double
   }
 
-  var user_id: Int
+  var userID: Int
   var name: String
   var roles: [String]
   var cart: [CartLine]
   var balance: Double
-  var is_admin: Bool
+  var isAdmin: Bool
   var note: String
   var lang: String
-  var last_login: Int
+  var lastLogin: Int
   var csrf: String
 
+  enum CodingKeys: String, CodingKey {
+    case userID = "user_id"
+    case name, roles, cart, balance
+    case isAdmin = "is_admin"
+    case note, lang
+    case lastLogin = "last_login"
+    case csrf
+  }
+
   static let sample = CodecPayload(
-    user_id: 123_456, name: "Alice Example", roles: ["Member", "Reviewer", "Editor", "Manager"],
-    cart: (0..<5).map { CartLine(sku: "SKU-100\($0)", qty: $0 + 1, price: 9.99 + 5.25 * Double($0)) },
-    balance: 1234.56, is_admin: false, note: String(repeating: "n", count: 1024), lang: "en-GB",
-    last_login: 1_735_689_600, csrf: "4f9c2d7e8a1b3c5d6e7f8a9b0c1d2e3f")
+    userID: 123_456, name: "Alice Example", roles: ["Member", "Reviewer", "Editor", "Manager"],
+    cart: (0..<5).map {
+      CartLine(sku: "SKU-100\($0)", qty: $0 + 1, price: 9.99 + 5.25 * Double($0))
+    },
+    balance: 1234.56, isAdmin: false, note: String(repeating: "n", count: 1024), lang: "en-GB",
+    lastLogin: 1_735_689_600, csrf: "4f9c2d7e8a1b3c5d6e7f8a9b0c1d2e3f")
 }
 
 /// A case with no network and no C counterpart.

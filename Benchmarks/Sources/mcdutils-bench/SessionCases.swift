@@ -135,15 +135,17 @@ final class SessionCases: @unchecked Sendable {
         "mcdutils", "zcache_get",
         measure(count: count, bytes: pageValue.utf8.count) { index in
           let request = ["lang": "en", "theme": "t\(index % 10)"]
-          if (try? self.zcache.get(String.self, for: self.page, view: "index_html", request: request))
+          if (try? self.zcache.get(
+            String.self, for: self.page, view: "index_html", request: request))
             == self.pageValue
           {
             return true
           }
           // Refill after an invalidation from the rep before.
           try? self.zcache.set(self.pageValue, for: self.page, view: "index_html", request: request)
-          return (try? self.zcache.get(
-            String.self, for: self.page, view: "index_html", request: request)) == self.pageValue
+          return
+            (try? self.zcache.get(
+              String.self, for: self.page, view: "index_html", request: request)) == self.pageValue
         })
     }
     if selected("zcache_invalidate") {

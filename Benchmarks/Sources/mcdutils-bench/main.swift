@@ -13,7 +13,8 @@ do {
 
 func selected(_ name: String) -> Bool { options.cases?.contains(name) ?? true }
 
-guard let server = try? MemcachedServer(parsing: options.servers.split(separator: ",")[0].description),
+guard
+  let server = try? MemcachedServer(parsing: options.servers.split(separator: ",")[0].description),
   case .tcp(let host, let port) = server.address
 else {
   FileHandle.standardError.write(Data("--servers needs HOST:PORT\n".utf8))
@@ -41,11 +42,20 @@ let solo = codecCases(scale: options.scale).filter { selected($0.name) }
 let sessions = try SessionCases(configuration: configuration, scale: options.scale)
 for rep in 1...options.reps {
   for item in paired {
-    print(row(client: "mcdutils", name: item.name, rep: rep, measure(count: item.count, bytes: item.bytes, item.ours(client))))
-    print(row(client: "c-libmemcached", name: item.name, rep: rep, measure(count: item.count, bytes: item.bytes, item.baseline(baseline))))
+    print(
+      row(
+        client: "mcdutils", name: item.name, rep: rep,
+        measure(count: item.count, bytes: item.bytes, item.ours(client))))
+    print(
+      row(
+        client: "c-libmemcached", name: item.name, rep: rep,
+        measure(count: item.count, bytes: item.bytes, item.baseline(baseline))))
   }
   for item in solo {
-    print(row(client: "mcdutils", name: item.name, rep: rep, measure(count: item.count, bytes: item.bytes, item.body)))
+    print(
+      row(
+        client: "mcdutils", name: item.name, rep: rep,
+        measure(count: item.count, bytes: item.bytes, item.body)))
   }
   await sessions.run(rep: rep, baseline: baseline, selected: selected)
 }
