@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The main job: starts three local memcached nodes on free loopback ports, talks to them with
+# The main job: starts two local memcached nodes on free loopback ports, talks to them with
 # the mcdutils command, and stops them. Installs what is missing first (Debian/Ubuntu).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/common.sh
 
-NODE_COUNT=3
+NODE_COUNT=2
 
 ensure_swift
 ensure_packages libmemcached-dev memcached
