@@ -30,13 +30,41 @@ extension MessagePackWriter {
   }
 
   /// Writes keyed entries sorted by key; of a key encoded twice only the last value counts, as
-  /// `SessionValueEncodingSlot.finish()` does.
+  /// `SessionValueEncodingSlot.finish()` does. The sort order of a map with a handful of
+  /// properties near the root lives in stack memory, so such a map costs no allocation of its
+  /// own; larger or deeper maps use the heap, keeping the stack a deep value needs small.
   private mutating func writeEntries(
     _ entries: [SessionValueKeyedEntry], depth: Int
   ) throws(SessionValueFormatError) {
+    guard entries.count <= 16, depth < 64 else {
+      let order = UnsafeMutableBufferPointer<(prefix: UInt64, index: Int)>.allocate(
+        capacity: entries.count)
+      defer { order.deallocate() }
+      try writeEntries(entries, order: order, depth: depth)
+      return
+    }
+    let result = withUnsafeTemporaryAllocation(
+      of: (prefix: UInt64, index: Int).self, capacity: entries.count
+    ) { buffer in
+      Result { () throws(SessionValueFormatError) in
+        try writeEntries(entries, order: buffer, depth: depth)
+      }
+    }
+    try result.get()
+  }
+
+  private mutating func writeEntries(
+    _ entries: [SessionValueKeyedEntry],
+    order: UnsafeMutableBufferPointer<(prefix: UInt64, index: Int)>,
+    depth: Int
+  ) throws(SessionValueFormatError) {
     // Sorting compares the first eight bytes of each key as one integer, computed once per key;
     // only keys sharing those bytes are compared in full.
-    var order = entries.indices.map { (prefix: Self.utf8Prefix(entries[$0].key), index: $0) }
+    var order = order
+    for index in entries.indices {
+      order.initializeElement(
+        at: index, to: (prefix: Self.utf8Prefix(entries[index].key), index: index))
+    }
     order.sort { left, right in
       if left.prefix != right.prefix { return left.prefix < right.prefix }
       let comparison = Self.utf8Compare(entries[left.index].key, entries[right.index].key)
@@ -55,7 +83,7 @@ extension MessagePackWriter {
   }
 
   private func isLastOfKey(
-    _ order: [(prefix: UInt64, index: Int)], _ position: Int,
+    _ order: UnsafeMutableBufferPointer<(prefix: UInt64, index: Int)>, _ position: Int,
     _ entries: [SessionValueKeyedEntry]
   ) -> Bool {
     guard position + 1 < order.count else { return true }

@@ -124,8 +124,9 @@ public enum ValueFormat {
     return envelope(writer.bytes, compressionThreshold: compressionThreshold)
   }
 
-  /// Decodes a value of `type` from envelope bytes and item flags, through
-  /// `SessionValueDecoder`.
+  /// Decodes a value of `type` from envelope bytes and item flags, with the result and errors
+  /// of `SessionValueDecoder` applied to `decode(_:flags:maximumDecodedSize:)`. Valid payloads
+  /// are read in place, without building that intermediate tree.
   ///
   /// - Throws: `SessionValueFormatError` for bytes that are not a stored value, or
   ///   `DecodingError` when the stored value does not have the shape `type` expects.
@@ -133,13 +134,52 @@ public enum ValueFormat {
     _ type: T.Type, from bytes: [UInt8], flags: UInt32,
     maximumDecodedSize: Int = defaultMaximumDecodedSize
   ) throws -> T {
-    let value = try decode(bytes, flags: flags, maximumDecodedSize: maximumDecodedSize)
+    let storage = try bytes.withUnsafeBytes { buffer in
+      let result = Result { () throws(SessionValueFormatError) -> MessagePackDecodingStorage in
+        switch try payload(buffer, flags: flags, maximumDecodedSize: maximumDecodedSize) {
+        case .plain(let payload):
+          return MessagePackDecodingStorage(copying: payload)
+        case .inflated(let payload):
+          return payload.withUnsafeBytes { MessagePackDecodingStorage(copying: $0) }
+        }
+      }
+      return try result.get()
+    }
+    var validator = MessagePackValidator(storage.raw)
+    if validator.isValid() {
+      do {
+        return try MessagePackValueDecoder.decode(type, from: storage)
+      } catch is DecodingError {
+        // Rethrown below exactly as the tree decoder reports it.
+      }
+    }
+    var reader = MessagePackReader(storage.raw)
+    let value = try reader.readDocument()
     return try SessionValueDecoder().decode(type, from: value)
+  }
+
+  /// A payload after the envelope: the caller's bytes, or those zlib inflated.
+  private enum Payload {
+    case plain(UnsafeRawBufferPointer)
+    case inflated([UInt8])
   }
 
   private static func decode(
     _ buffer: UnsafeRawBufferPointer, flags: UInt32, maximumDecodedSize: Int
   ) throws(SessionValueFormatError) -> SessionValue {
+    switch try payload(buffer, flags: flags, maximumDecodedSize: maximumDecodedSize) {
+    case .plain(let payload):
+      var reader = MessagePackReader(payload)
+      return try reader.readDocument()
+    case .inflated(let payload):
+      return try MessagePackReader.decode(payload)
+    }
+  }
+
+  /// Checks the flags and envelope and returns the MessagePack payload, inflated if need be.
+  private static func payload(
+    _ buffer: UnsafeRawBufferPointer, flags: UInt32, maximumDecodedSize: Int
+  ) throws(SessionValueFormatError) -> Payload {
     guard isOurs(flags: flags) else { throw .notOurFormat(flags: flags) }
     let format = (flags >> 8) & 0xFF
     guard format == formatID else { throw .unsupportedVersion(Int(format)) }
@@ -158,8 +198,7 @@ public enum ValueFormat {
         throw .decompressedSizeExceedsLimit(
           declared: UInt64(afterHeader.count), limit: maximumDecodedSize)
       }
-      var reader = MessagePackReader(afterHeader)
-      return try reader.readDocument()
+      return .plain(afterHeader)
     }
 
     guard afterHeader.count >= 4 else { throw .truncated(offset: buffer.count) }
@@ -169,7 +208,6 @@ public enum ValueFormat {
     guard declared <= limit else {
       throw .decompressedSizeExceedsLimit(declared: UInt64(declared), limit: limit)
     }
-    let payload = try ValueFormatZlib.decompress(stream, size: declared)
-    return try MessagePackReader.decode(payload)
+    return .inflated(try ValueFormatZlib.decompress(stream, size: declared))
   }
 }

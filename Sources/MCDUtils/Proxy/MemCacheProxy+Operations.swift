@@ -39,7 +39,14 @@ extension MemCacheProxy {
   /// Use it for items that are not in ``ValueFormat``, such as counters.
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   public func item(forKey key: String) throws(MemCacheError) -> MemcachedItem? {
-    let cache = readCache.cache(for: Transaction.current, create: true)
+    try item(forKey: key, cache: readCache.cache(for: Transaction.current, create: true))
+  }
+
+  /// The raw item under `key`, served from and kept in `cache` (the current transaction's read
+  /// cache, already looked up by the caller).
+  func item(forKey key: String, cache: TransactionReadCache?) throws(MemCacheError)
+    -> MemcachedItem?
+  {
     if let cached = cache?.item(key) { return cached }
     let item = try run { try $0.get(key) }
     cache?.store(item, forKey: key)
@@ -50,7 +57,14 @@ extension MemCacheProxy {
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   public func item(forKey key: String) async throws(MemCacheError) -> MemcachedItem? {
-    let cache = readCache.cache(for: Transaction.current, create: true)
+    try await item(forKey: key, cache: readCache.cache(for: Transaction.current, create: true))
+  }
+
+  /// The raw item under `key`, served from and kept in `cache`, without blocking the
+  /// cooperative pool.
+  func item(forKey key: String, cache: TransactionReadCache?) async throws(MemCacheError)
+    -> MemcachedItem?
+  {
     if let cached = cache?.item(key) { return cached }
     let item = try await run { try $0.get(key) }
     cache?.store(item, forKey: key)

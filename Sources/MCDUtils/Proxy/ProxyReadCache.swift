@@ -9,87 +9,116 @@ import Synchronization
 /// failed commit) drops it. Copies are never shared between transactions, and without a
 /// transaction nothing is cached.
 final class ProxyReadCache: Sendable {
-  private let caches = Mutex([ObjectIdentifier: TransactionReadCache]())
+  /// How many caches are open: made and not yet ended (nor freed with their transaction).
+  private let openCount = Atomic(0)
 
   /// The cache of `transaction`, made and joined on first use; `nil` when the transaction no
   /// longer accepts data managers (it is committing or has ended), so reads made during a
   /// commit always go to the store.
+  ///
+  /// The cache is found among the transaction's data managers, so it lives exactly as long as
+  /// the transaction holds it: one that was never ended goes away with its transaction.
   func cache(for transaction: Transaction?, create: Bool) -> TransactionReadCache? {
     guard let transaction else { return nil }
-    let id = ObjectIdentifier(transaction)
-    let (cache, isNew) = caches.withLock { caches -> (TransactionReadCache?, Bool) in
-      // A transaction that was never ended and was freed may have left its cache behind, and
-      // its identifier may have been reused: the weak reference tells them apart.
-      if let cache = caches[id], cache.transaction === transaction { return (cache, false) }
-      caches = caches.filter { $0.value.transaction != nil }
-      guard create else { return (nil, false) }
-      let cache = TransactionReadCache(transaction: transaction, owner: self)
-      caches[id] = cache
-      return (cache, true)
+    let joined = transaction.joinedManager { manager in
+      (manager as? TransactionReadCache)?.isOpen(for: self) ?? false
     }
-    guard let cache, isNew else { return cache }
+    if let cache = joined as? TransactionReadCache { return cache }
+    guard create else { return nil }
+    let cache = TransactionReadCache(owner: self)
     do {
       try transaction.join(cache)
       return cache
     } catch {
-      remove(cache)
+      cache.close()
       return nil
     }
   }
 
-  /// Forgets `cache`, whose transaction ended.
-  func remove(_ cache: TransactionReadCache) {
-    caches.withLock { caches in
-      if let index = caches.firstIndex(where: { $0.value === cache }) {
-        caches.remove(at: index)
-      }
-    }
+  /// Counts a cache that was made.
+  fileprivate func opened() {
+    openCount.add(1, ordering: .relaxed)
+  }
+
+  /// Counts a cache whose transaction ended (or that was freed without it).
+  fileprivate func closed() {
+    openCount.subtract(1, ordering: .relaxed)
   }
 
   /// How many transactions currently hold cached copies (for the tests).
-  var openCacheCount: Int { caches.withLock { $0.count } }
+  var openCacheCount: Int { openCount.load(ordering: .relaxed) }
 }
 
 /// The copies one transaction read: items (or misses) and the session mappings built from them.
 final class TransactionReadCache: DataManager {
-  struct Contents {
-    /// `.some(nil)` is a cached miss.
-    var items: [String: MemcachedItem?] = [:]
-    var sessions: [String: MemCacheMapping] = [:]
+  /// What is cached for one key, in one table so that a key is hashed once per access.
+  struct Entry {
+    /// `nil` when not cached, `.some(nil)` for a cached miss.
+    var item: MemcachedItem?? = nil
+    var session: MemCacheMapping? = nil
   }
 
-  weak let transaction: Transaction?
+  typealias Contents = [String: Entry]
+
   private let owner: ProxyReadCache
   private let contents = Mutex(Contents())
+  /// Set once the transaction ended: the cache is then empty and no longer used.
+  private let isClosed = Atomic(false)
 
-  init(transaction: Transaction, owner: ProxyReadCache) {
-    self.transaction = transaction
+  init(owner: ProxyReadCache) {
     self.owner = owner
+    owner.opened()
+  }
+
+  deinit {
+    // A transaction that was freed without ending never closed its cache.
+    if !isClosed.load(ordering: .relaxed) { owner.closed() }
+  }
+
+  /// Whether this is the open cache of `owner`.
+  func isOpen(for owner: ProxyReadCache) -> Bool {
+    self.owner === owner && !isClosed.load(ordering: .relaxed)
   }
 
   /// The cached item: `nil` when not cached, `.some(nil)` for a cached miss.
   func item(_ key: String) -> MemcachedItem?? {
-    contents.withLock { $0.items[key] }
+    contents.withLock { $0[key]?.item }
   }
 
   func store(_ item: MemcachedItem?, forKey key: String) {
-    contents.withLock { $0.items[key] = .some(item) }
+    contents.withLock { $0[key, default: Entry()].item = .some(item) }
   }
 
   func session(_ key: String) -> MemCacheMapping? {
-    contents.withLock { $0.sessions[key] }
+    contents.withLock { $0[key]?.session }
   }
 
   func store(session: MemCacheMapping, forKey key: String) {
-    contents.withLock { $0.sessions[key] = session }
+    contents.withLock { $0[key, default: Entry()].session = session }
+  }
+
+  /// What is cached for `key`, looked up once.
+  func entry(_ key: String) -> Entry? {
+    contents.withLock { $0[key] }
+  }
+
+  /// Keeps `session` and, unless `nil`, the `item` it was read from.
+  func store(session: MemCacheMapping, item: MemcachedItem?, forKey key: String) {
+    contents.withLock { entries in
+      Self.update(&entries[key, default: Entry()]) { entry in
+        entry.session = session
+        if let item { entry.item = .some(item) }
+      }
+    }
+  }
+
+  private static func update(_ entry: inout Entry, _ body: (inout Entry) -> Void) {
+    body(&entry)
   }
 
   /// Drops the cached copies of `key`: it was written.
   func drop(_ key: String) {
-    contents.withLock {
-      $0.items[key] = nil
-      $0.sessions[key] = nil
-    }
+    contents.withLock { $0[key] = nil }
   }
 
   /// Drops every cached copy: the store was flushed.
@@ -99,7 +128,12 @@ final class TransactionReadCache: DataManager {
 
   private func end() {
     contents.withLock { $0 = Contents() }
-    owner.remove(self)
+    close()
+  }
+
+  /// Marks the cache as no longer used, once.
+  func close() {
+    if !isClosed.exchange(true, ordering: .relaxed) { owner.closed() }
   }
 
   // Sorts after the session mappings ("~mcdutils:"), though only the end of the transaction

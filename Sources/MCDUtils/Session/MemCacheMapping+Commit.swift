@@ -22,7 +22,7 @@ extension MemCacheMapping: DataManager {
   public var commitMayBlock: Bool {
     let snapshot = state.withLock { $0 }
     guard !snapshot.invalidated else { return false }
-    if snapshot.isNew || !Self.changes(from: snapshot.baseline, to: snapshot.data).isEmpty {
+    if snapshot.isNew || Self.hasChanges(from: snapshot.baseline, to: snapshot.data) {
       return true
     }
     return !snapshot.needsReload && snapshot.cas != nil
@@ -100,8 +100,7 @@ extension MemCacheMapping {
     let snapshot = state.withLock { $0 }
     guard !snapshot.invalidated else { return }
     let now = Date()
-    let changes = Self.changes(from: snapshot.baseline, to: snapshot.data)
-    guard !changes.isEmpty || snapshot.isNew else {
+    guard snapshot.isNew || Self.hasChanges(from: snapshot.baseline, to: snapshot.data) else {
       if !snapshot.needsReload, let cas = snapshot.cas, isRefreshDue(snapshot.accessed, now: now) {
         refresh(snapshot, cas: cas, now: now, using: store, in: transaction)
       }
@@ -123,7 +122,8 @@ extension MemCacheMapping {
           continue
         }
         let stored = try SessionRecord(item: item)
-        target = Self.apply(changes, to: stored.data)
+        target = Self.apply(
+          Self.changes(from: snapshot.baseline, to: snapshot.data), to: stored.data)
         created = stored.created
         step = .cas(item.cas)
         continue
@@ -214,6 +214,33 @@ extension MemCacheMapping {
     for (key, value) in new where old[key] != value { changes[key] = .some(value) }
     for key in old.keys where new[key] == nil { changes[key] = .some(nil) }
     return changes
+  }
+
+  /// Whether ``changes(from:to:)`` is not empty, without building the changes.
+  static func hasChanges(from old: [String: SessionValue], to new: [String: SessionValue])
+    -> Bool
+  {
+    // Every key of `new` found in `old` with an equal value, and as many keys in both, means
+    // the same keys: nothing set and nothing deleted.
+    guard old.count == new.count else { return true }
+    // The entries are a copy of the baseline changed in place, which keeps the baseline's
+    // layout unless keys were added or removed: compare side by side while the keys line up,
+    // and look keys up only when they do not.
+    var oldIndex = old.startIndex
+    for (key, value) in new {
+      let (oldKey, oldValue) = old[oldIndex]
+      guard key == oldKey else { return hasChangesByLookup(from: old, to: new) }
+      if value != oldValue { return true }
+      old.formIndex(after: &oldIndex)
+    }
+    return false
+  }
+
+  private static func hasChangesByLookup(
+    from old: [String: SessionValue], to new: [String: SessionValue]
+  ) -> Bool {
+    for (key, value) in new where old[key] != value { return true }
+    return false
   }
 
   static func apply(_ changes: [String: SessionValue?], to data: [String: SessionValue])

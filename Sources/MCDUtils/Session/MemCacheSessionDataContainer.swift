@@ -115,9 +115,18 @@ public final class MemCacheSessionDataContainer: Sendable {
     let proxy = try prepare(browserId)
     let transaction = Transaction.current
     let cache = proxy.readCache.cache(for: transaction, create: true)
-    if let session = cache?.session(browserId) { return session }
-    guard let item = try proxy.item(forKey: browserId) else { return nil }
-    let session = try loaded(item, browserId, proxy, cache)
+    let cached = cache?.entry(browserId)
+    if let session = cached?.session { return session }
+    let item: MemcachedItem?
+    if let cachedItem = cached?.item {
+      item = cachedItem
+    } else {
+      item = try proxy.run { try $0.get(browserId) }
+    }
+    guard
+      let session = try loaded(
+        item, fetched: cached?.item == nil, browserId, proxy, cache, transaction)
+    else { return nil }
     if let refresh = session.refreshWithoutTransaction(transaction) {
       do { try refresh(proxy.store) } catch { throw MemCacheError.wrapping(error) }
     }
@@ -131,9 +140,18 @@ public final class MemCacheSessionDataContainer: Sendable {
     let proxy = try prepare(browserId)
     let transaction = Transaction.current
     let cache = proxy.readCache.cache(for: transaction, create: true)
-    if let session = cache?.session(browserId) { return session }
-    guard let item = try await proxy.item(forKey: browserId) else { return nil }
-    let session = try loaded(item, browserId, proxy, cache)
+    let cached = cache?.entry(browserId)
+    if let session = cached?.session { return session }
+    let item: MemcachedItem?
+    if let cachedItem = cached?.item {
+      item = cachedItem
+    } else {
+      item = try await proxy.run { try $0.get(browserId) }
+    }
+    guard
+      let session = try loaded(
+        item, fetched: cached?.item == nil, browserId, proxy, cache, transaction)
+    else { return nil }
     if let refresh = session.refreshWithoutTransaction(transaction) {
       try await proxy.run(refresh)
     }
@@ -169,15 +187,27 @@ public final class MemCacheSessionDataContainer: Sendable {
 
   // MARK: Helpers
 
+  /// The session built from `item` (`nil` for a miss), kept in `cache` with the item when it
+  /// was `fetched` from the store rather than found in the cache.
   private func loaded(
-    _ item: MemcachedItem, _ browserId: String, _ proxy: MemCacheProxy,
-    _ cache: TransactionReadCache?
-  ) throws(MemCacheError) -> MemCacheMapping {
-    let record = try SessionRecord(item: item)
+    _ item: MemcachedItem?, fetched: Bool, _ browserId: String, _ proxy: MemCacheProxy,
+    _ cache: TransactionReadCache?, _ transaction: Transaction?
+  ) throws(MemCacheError) -> MemCacheMapping? {
+    guard let item else {
+      if fetched { cache?.store(nil, forKey: browserId) }
+      return nil
+    }
+    let record: SessionRecord
+    do {
+      record = try SessionRecord(item: item)
+    } catch {
+      if fetched { cache?.store(item, forKey: browserId) }
+      throw error
+    }
     let session = MemCacheMapping(
       key: browserId, proxy: proxy, settings: settings, record: record, cas: item.cas)
-    cache?.store(session: session, forKey: browserId)
-    if let transaction = Transaction.current,
+    cache?.store(session: session, item: fetched ? item : nil, forKey: browserId)
+    if let transaction,
       session.isRefreshDue(record.accessed, now: Date())
     {
       // A read-only request is due to refresh the session: its commit does it.

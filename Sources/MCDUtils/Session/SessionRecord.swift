@@ -48,13 +48,27 @@ struct SessionRecord: Sendable, Equatable {
 
   init(value: SessionValue) throws(MemCacheError) {
     guard let map = value.mapValue else { throw .notASession(reason: "it is not a map") }
-    guard map["v"]?.intValue == Self.version else {
+    // One pass over the few fields instead of a hashed lookup per field.
+    var version: SessionValue?
+    var dataValue: SessionValue?
+    var createdValue: SessionValue?
+    var accessedValue: SessionValue?
+    for (key, field) in map {
+      switch key {
+      case "v": version = field
+      case "data": dataValue = field
+      case "created": createdValue = field
+      case "accessed": accessedValue = field
+      default: break
+      }
+    }
+    guard version?.intValue == Self.version else {
       throw .notASession(reason: "its version \"v\" is missing or not \(Self.version)")
     }
-    guard let data = map["data"]?.mapValue else {
+    guard let data = dataValue?.mapValue else {
       throw .notASession(reason: "its \"data\" is missing or not a map")
     }
-    guard let created = Self.seconds(map["created"]), let accessed = Self.seconds(map["accessed"])
+    guard let created = Self.seconds(createdValue), let accessed = Self.seconds(accessedValue)
     else {
       throw .notASession(reason: "its \"created\" or \"accessed\" time is missing or not a number")
     }

@@ -138,6 +138,12 @@ public final class Transaction: Sendable {
     }
   }
 
+  /// The first joined manager, in join order, that `match` accepts; `match` runs under the
+  /// transaction's lock and must not call back into the transaction.
+  func joinedManager(where match: (any DataManager) -> Bool) -> (any DataManager)? {
+    state.withLock { state in state.managers.first(where: match) }
+  }
+
   /// Whether any joined manager may block on I/O when it commits.
   var joinedManagersMayBlock: Bool {
     state.withLock { $0.managers }.contains { $0.commitMayBlock }
@@ -238,7 +244,11 @@ public final class Transaction: Sendable {
 
   /// Sorts by sort key, keeping join order between equal keys whatever the sort algorithm.
   private static func commitOrder(_ managers: [any DataManager]) -> [any DataManager] {
-    managers.enumerated()
+    if managers.count < 2 { return managers }
+    if managers.count == 2 {
+      return managers[1].sortKey < managers[0].sortKey ? [managers[1], managers[0]] : managers
+    }
+    return managers.enumerated()
       .map { (key: $0.element.sortKey, joinIndex: $0.offset, manager: $0.element) }
       .sorted { ($0.key, $0.joinIndex) < ($1.key, $1.joinIndex) }
       .map(\.manager)
