@@ -38,6 +38,11 @@ extension MemCacheMapping: DataManager {
   ///
   /// - Throws: ``MemCacheError``: `storeFailed` when the server cannot be reached,
   ///   `sessionTooLarge` with the size, `conflict` when the policy gives up.
+  ///
+  /// > Important: memcached cannot prepare a write, so the write is the vote. When one
+  /// > transaction holds two sessions and the second one's vote fails, the first one's write
+  /// > has already happened and is not undone. Keep one session per transaction, as a request
+  /// > does.
   public func tpcVote(_ transaction: Transaction) throws {
     do {
       try writeBack(using: proxy.store, in: transaction)
