@@ -112,23 +112,17 @@ public final class MemCacheSessionDataContainer: Sendable {
   ///   ``MemCacheError/storeFailed(_:)``, and ``MemCacheError/undecodable(_:)`` or
   ///   ``MemCacheError/notASession(reason:)`` for bytes under the key that are not a session.
   public func get(_ browserId: String) throws(MemCacheError) -> MemCacheMapping? {
-    let proxy = try prepare(browserId)
-    let transaction = Transaction.current
-    let cache = proxy.readCache.cache(for: transaction, create: true)
-    let cached = cache?.entry(browserId)
-    if let session = cached?.session { return session }
+    let lookup = try self.lookup(browserId)
+    if let session = lookup.session { return session }
     let item: MemcachedItem?
-    if let cachedItem = cached?.item {
+    if let cachedItem = lookup.cachedItem {
       item = cachedItem
     } else {
-      item = try proxy.run { try $0.get(browserId) }
+      item = try lookup.proxy.run { try $0.get(browserId) }
     }
-    guard
-      let session = try loaded(
-        item, fetched: cached?.item == nil, browserId, proxy, cache, transaction)
-    else { return nil }
-    if let refresh = session.refreshWithoutTransaction(transaction) {
-      do { try refresh(proxy.store) } catch { throw MemCacheError.wrapping(error) }
+    guard let (session, refresh) = try finish(lookup, item, browserId) else { return nil }
+    if let refresh {
+      do { try refresh(lookup.proxy.store) } catch { throw MemCacheError.wrapping(error) }
     }
     return session
   }
@@ -137,24 +131,16 @@ public final class MemCacheSessionDataContainer: Sendable {
   ///
   /// - Throws: as the blocking ``get(_:)``.
   public func get(_ browserId: String) async throws(MemCacheError) -> MemCacheMapping? {
-    let proxy = try prepare(browserId)
-    let transaction = Transaction.current
-    let cache = proxy.readCache.cache(for: transaction, create: true)
-    let cached = cache?.entry(browserId)
-    if let session = cached?.session { return session }
+    let lookup = try self.lookup(browserId)
+    if let session = lookup.session { return session }
     let item: MemcachedItem?
-    if let cachedItem = cached?.item {
+    if let cachedItem = lookup.cachedItem {
       item = cachedItem
     } else {
-      item = try await proxy.run { try $0.get(browserId) }
+      item = try await lookup.proxy.run { try $0.get(browserId) }
     }
-    guard
-      let session = try loaded(
-        item, fetched: cached?.item == nil, browserId, proxy, cache, transaction)
-    else { return nil }
-    if let refresh = session.refreshWithoutTransaction(transaction) {
-      try await proxy.run(refresh)
-    }
+    guard let (session, refresh) = try finish(lookup, item, browserId) else { return nil }
+    if let refresh { try await lookup.proxy.run(refresh) }
     return session
   }
 
@@ -186,6 +172,40 @@ public final class MemCacheSessionDataContainer: Sendable {
   }
 
   // MARK: Helpers
+
+  /// What `get` knows before any I/O: the proxy, the transaction and its read cache, and what
+  /// the cache already holds for the browser id.
+  private struct Lookup {
+    let proxy: MemCacheProxy
+    let transaction: Transaction?
+    let cache: TransactionReadCache?
+    let session: MemCacheMapping?
+    /// The item the cache holds: `.some(nil)` is a cached miss, `nil` means not cached.
+    let cachedItem: MemcachedItem??
+  }
+
+  private func lookup(_ browserId: String) throws(MemCacheError) -> Lookup {
+    let proxy = try prepare(browserId)
+    let transaction = Transaction.current
+    let cache = proxy.readCache.cache(for: transaction, create: true)
+    let cached = cache?.entry(browserId)
+    return Lookup(
+      proxy: proxy, transaction: transaction, cache: cache, session: cached?.session,
+      cachedItem: cached?.item)
+  }
+
+  /// The session loaded from `item`, and the refresh to run at once when there is no
+  /// transaction to run it at commit; `nil` for a miss.
+  private func finish(_ lookup: Lookup, _ item: MemcachedItem?, _ browserId: String)
+    throws(MemCacheError) -> (MemCacheMapping, (@Sendable (any MemCacheStore) throws -> Void)?)?
+  {
+    guard
+      let session = try loaded(
+        item, fetched: lookup.cachedItem == nil, browserId, lookup.proxy, lookup.cache,
+        lookup.transaction)
+    else { return nil }
+    return (session, session.refreshWithoutTransaction(lookup.transaction))
+  }
 
   /// The session built from `item` (`nil` for a miss), kept in `cache` with the item when it
   /// was `fetched` from the store rather than found in the cache.
