@@ -136,24 +136,27 @@ final class MessagePackValueDecoder: Decoder {
     return bytes.string(start, count)
   }
 
+  /// The value as a number, or `nil` when it is not one.
+  @inline(__always)
+  static func number(_ value: Item) -> CodableNumber? {
+    switch value {
+    case .int(let integer): return .int(integer)
+    case .double(let number): return .double(number)
+    default: return nil
+    }
+  }
+
   @inline(__always)
   func integer<T: FixedWidthInteger>(
     _ offset: Int, key: @autoclosure () -> (any CodingKey)?
   ) throws -> T {
     let item = bytes.item(at: offset).item
-    switch item {
-    case .int(let integer):
-      guard let result = T(exactly: integer) else {
-        throw corrupted("Number \(integer) does not fit in \(T.self).", key: key())
-      }
-      return result
-    case .double(let number):
-      guard let result = T(exactly: number) else {
-        throw corrupted("Number \(number) is not representable as \(T.self).", key: key())
-      }
-      return result
-    default:
+    guard let number = Self.number(item) else {
       throw typeMismatch(T.self, item, key: key())
+    }
+    switch number.integer(T.self) {
+    case .success(let result): return result
+    case .failure(let mismatch): throw corrupted(mismatch.message, key: key())
     }
   }
 
@@ -162,17 +165,12 @@ final class MessagePackValueDecoder: Decoder {
     _ offset: Int, key: @autoclosure () -> (any CodingKey)?
   ) throws -> T {
     let item = bytes.item(at: offset).item
-    switch item {
-    case .double(let number):
-      let result = T(number)
-      if result.isInfinite && number.isFinite {
-        throw corrupted("Number \(number) does not fit in \(T.self).", key: key())
-      }
-      return result
-    case .int(let integer):
-      return T(integer)
-    default:
+    guard let number = Self.number(item) else {
       throw typeMismatch(T.self, item, key: key())
+    }
+    switch number.floatingPoint(T.self) {
+    case .success(let result): return result
+    case .failure(let mismatch): throw corrupted(mismatch.message, key: key())
     }
   }
 

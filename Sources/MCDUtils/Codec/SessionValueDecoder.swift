@@ -133,23 +133,26 @@ final class SessionValueDecoderImpl: Decoder {
     return string
   }
 
+  /// The value as a number, or `nil` when it is not one.
+  @inline(__always)
+  static func number(_ value: SessionValue) -> CodableNumber? {
+    switch value {
+    case .int(let integer): return .int(integer)
+    case .double(let number): return .double(number)
+    default: return nil
+    }
+  }
+
   @inline(__always)
   func integer<T: FixedWidthInteger>(
     _ value: SessionValue, key: @autoclosure () -> (any CodingKey)?
   ) throws -> T {
-    switch value {
-    case .int(let integer):
-      guard let result = T(exactly: integer) else {
-        throw corrupted("Number \(integer) does not fit in \(T.self).", key: key())
-      }
-      return result
-    case .double(let number):
-      guard let result = T(exactly: number) else {
-        throw corrupted("Number \(number) is not representable as \(T.self).", key: key())
-      }
-      return result
-    default:
+    guard let number = Self.number(value) else {
       throw typeMismatch(T.self, value, key: key())
+    }
+    switch number.integer(T.self) {
+    case .success(let result): return result
+    case .failure(let mismatch): throw corrupted(mismatch.message, key: key())
     }
   }
 
@@ -157,17 +160,12 @@ final class SessionValueDecoderImpl: Decoder {
   func floatingPoint<T: BinaryFloatingPoint>(
     _ value: SessionValue, key: @autoclosure () -> (any CodingKey)?
   ) throws -> T {
-    switch value {
-    case .double(let number):
-      let result = T(number)
-      if result.isInfinite && number.isFinite {
-        throw corrupted("Number \(number) does not fit in \(T.self).", key: key())
-      }
-      return result
-    case .int(let integer):
-      return T(integer)
-    default:
+    guard let number = Self.number(value) else {
       throw typeMismatch(T.self, value, key: key())
+    }
+    switch number.floatingPoint(T.self) {
+    case .success(let result): return result
+    case .failure(let mismatch): throw corrupted(mismatch.message, key: key())
     }
   }
 
