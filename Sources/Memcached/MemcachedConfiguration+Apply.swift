@@ -25,6 +25,11 @@ extension MemcachedConfiguration {
     if credentials != nil && !binaryProtocol { throw bad("SASL needs the binary protocol") }
     if serverFailureLimit < 1 { throw bad("serverFailureLimit must be 1 or more") }
     if poolSize < 1 { throw bad("poolSize must be 1 or more") }
+    if asyncExecution.allowsInline
+      && (asyncExecution.slowCallThreshold <= .zero || asyncExecution.backoff < .zero)
+    {
+      throw bad("asyncExecution needs a positive slowCallThreshold and a backoff of 0 or more")
+    }
     if maximumValueSize < 0 { throw bad("maximumValueSize must be 0 or more") }
     if keyPrefix.utf8.count > 128 { throw bad("keyPrefix is longer than 128 bytes") }
     if !keyPrefix.isEmpty {

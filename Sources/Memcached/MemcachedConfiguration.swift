@@ -122,6 +122,11 @@ public struct MemcachedConfiguration: Sendable {
   /// ``MemcachedReturnCode/poolTimeout``. Default 5 s.
   public var poolCheckoutTimeout: Duration = .seconds(5)
 
+  /// Where ``MemcachedPool``'s async operations run the blocking libmemcached call: on the
+  /// calling task's thread while that is safe, or always on the connection's dispatch queue.
+  /// Default ``MemcachedAsyncExecution/adaptive``.
+  public var asyncExecution = MemcachedAsyncExecution.adaptive
+
   /// The largest value, in bytes, that a write sends; a larger one throws
   /// ``MemcachedReturnCode/e2big`` before any I/O. Default 1,048,000 bytes: what a memcached
   /// started with its default item size (1 MiB) stores, leaving room for the key and the item

@@ -22,7 +22,8 @@ public final class MemcachedPool: Sendable {
   /// The configuration every connection is made with.
   public let configuration: MemcachedConfiguration
   private let logger: Logger
-  private let state: PoolState
+  let state: PoolState
+  let inline: InlineCalls
 
   /// Creates a pool; connections are opened when first borrowed.
   ///
@@ -36,6 +37,7 @@ public final class MemcachedPool: Sendable {
     self.configuration = first.configuration
     self.logger = logger
     self.state = PoolState(size: configuration.poolSize)
+    self.inline = InlineCalls(policy: configuration.asyncExecution)
     state.release(PooledConnection(first))
   }
 
@@ -46,33 +48,38 @@ public final class MemcachedPool: Sendable {
   /// - Throws: ``MemcachedReturnCode/poolTimeout`` when no connection became free in time, or what
   ///   `body` throws.
   public func withClient<R>(_ body: (MemcachedClient) throws -> R) throws -> R {
+    if let held = HeldConnection.connection(of: state) { return try body(held.client) }
     let connection = try state.checkout(
       timeout: configuration.poolCheckoutTimeout, make: makeConnection)
     defer { state.release(connection) }
     return try body(connection.client)
   }
 
-  /// Borrows a client and runs `body` with it on the connection's own dispatch queue, off Swift's
-  /// cooperative thread pool.
+  /// Borrows a client and runs `body` with it: on the calling task's thread when
+  /// ``MemcachedConfiguration/asyncExecution`` allows it now, and otherwise on the connection's
+  /// own dispatch queue, off Swift's cooperative thread pool.
   ///
   /// - Throws: ``MemcachedReturnCode/poolTimeout`` when no connection became free in time,
   ///   `CancellationError` when the task was cancelled while waiting, or what `body` throws.
   public func withClient<R: Sendable>(
     _ body: @escaping @Sendable (MemcachedClient) throws -> R
   ) async throws -> R {
+    if let result = try inline.runIfAllowed(state, make: makeConnection, { try body($0.client) }) {
+      return result
+    }
     let connection = try await state.checkout(
       timeout: configuration.poolCheckoutTimeout, make: makeConnection)
-    let state = self.state
+    let (state, inline) = (self.state, self.inline)
     return try await withCheckedThrowingContinuation { continuation in
       connection.queue.async {
-        let result = Result { try body(connection.client) }
+        let result = inline.runOffloaded { try body(connection.client) }
         state.release(connection)
         continuation.resume(with: result)
       }
     }
   }
 
-  private func makeConnection() throws -> PooledConnection {
+  func makeConnection() throws -> PooledConnection {
     PooledConnection(try MemcachedClient(configuration: configuration, logger: logger))
   }
 }
@@ -136,6 +143,15 @@ final class PoolState: @unchecked Sendable {
         throw error
       }
     }
+  }
+
+  /// An idle connection, or a new one while the pool has room; `nil` instead of waiting.
+  func checkoutIfReady(make: () throws -> PooledConnection) -> PooledConnection? {
+    condition.lock()
+    let take = takeLocked()
+    condition.unlock()
+    guard let take else { return nil }
+    return try? resolve(take, make: make)
   }
 
   func checkout(timeout: Duration, make: () throws -> PooledConnection) throws -> PooledConnection {

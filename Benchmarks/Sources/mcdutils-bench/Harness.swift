@@ -4,13 +4,17 @@ import Foundation
   import Glibc
 #endif
 
-/// The command line: `--servers HOST:PORT [--reps R] [--scale S] [--cases a,b] [--no-header]`.
+/// The command line: `--servers HOST:PORT [--reps R] [--scale S] [--cases a,b] [--no-header]
+/// [--async-execution adaptive|offload]`.
 struct Options {
   var servers = "127.0.0.1:11211"
   var reps = 5
   var scale = 1.0
   var cases: Set<String>?
   var header = true
+  /// Whether the pool's async calls may run inline (`MemcachedAsyncExecution.adaptive`, the
+  /// library's default) or are always offloaded.
+  var offload = false
 
   init(arguments: [String]) throws {
     var iterator = arguments.dropFirst().makeIterator()
@@ -33,6 +37,12 @@ struct Options {
         self.scale = scale
       case "--cases": cases = Set(try value(argument).split(separator: ",").map(String.init))
       case "--no-header": header = false
+      case "--async-execution":
+        switch try value(argument) {
+        case "adaptive": offload = false
+        case "offload": offload = true
+        default: throw UsageError(message: "--async-execution takes adaptive or offload")
+        }
       default: throw UsageError(message: "unknown argument \(argument)")
       }
     }
@@ -44,7 +54,7 @@ struct UsageError: Error, CustomStringConvertible {
   let message: String
   var description: String {
     "\(message)\nusage: mcdutils-bench --servers HOST:PORT [--reps R] [--scale S] "
-      + "[--cases a,b,...] [--no-header]"
+      + "[--cases a,b,...] [--no-header] [--async-execution adaptive|offload]"
   }
 }
 

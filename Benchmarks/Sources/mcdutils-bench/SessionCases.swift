@@ -7,6 +7,7 @@ import Memcached
 final class SessionCases: @unchecked Sendable {
   // @unchecked: the harness runs the cases one after another from the main task.
   let proxy: MemCacheProxy
+  let pool: MemcachedPool
   let container: MemCacheSessionDataContainer
   let count: Int
   let sessionSize: Int
@@ -18,6 +19,7 @@ final class SessionCases: @unchecked Sendable {
     var configuration = configuration
     configuration.keyPrefix = "bench:"
     let pool = try MemcachedPool(configuration: configuration)
+    self.pool = pool
     proxy = MemCacheProxy(pool: pool)
     let container = MemCacheSessionDataContainer(proxy: proxy)
     self.container = container

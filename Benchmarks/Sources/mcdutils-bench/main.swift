@@ -23,6 +23,7 @@ else {
 
 var configuration = MemcachedConfiguration(servers: [server])
 configuration.poolSize = 16
+if options.offload { configuration.asyncExecution = .offload }
 let client: MemcachedClient
 do {
   client = try MemcachedClient(configuration: configuration)
@@ -59,3 +60,8 @@ for rep in 1...options.reps {
   }
   await sessions.run(rep: rep, baseline: baseline, selected: selected)
 }
+let statistics = sessions.pool.asyncStatistics
+FileHandle.standardError.write(
+  Data(
+    ("session pool async calls: \(statistics.inline) inline, \(statistics.offloaded) offloaded, "
+      + "\(statistics.backoffs) backoffs\n").utf8))

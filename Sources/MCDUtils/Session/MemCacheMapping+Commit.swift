@@ -29,6 +29,12 @@ extension MemCacheMapping: DataManager {
       && isRefreshDue(snapshot.accessed, now: Date())
   }
 
+  /// Runs `commit` on the calling thread when the session's store allows a brief inline call
+  /// now (``MemCacheStore/runInline(_:)``): the vote's write then costs no thread hop.
+  public func commitInline(_ commit: () throws -> Void) throws -> Bool {
+    try proxy.store.runInline(commit) != nil
+  }
+
   /// Nothing to do: the write happens in ``tpcVote(_:)``.
   public func commit(_ transaction: Transaction) throws {}
 

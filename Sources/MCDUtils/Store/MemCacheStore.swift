@@ -56,6 +56,19 @@ public protocol MemCacheStore: Sendable {
   /// cooperative pool.
   func perform<R: Sendable>(_ body: @escaping @Sendable (any MemCacheStore) throws -> R)
     async throws -> R
+
+  /// Runs `body`, which may call this store's blocking operations, on the calling thread when
+  /// the store lets async code block on it briefly now, and returns its result; returns `nil`
+  /// without running `body` when the caller should leave the cooperative pool first (with
+  /// ``perform(_:)``).
+  ///
+  /// Async commits use it to write a session without a thread hop. The default is `nil`.
+  func runInline<R>(_ body: () throws -> R) throws -> R?
+}
+
+extension MemCacheStore {
+  /// `nil`: by default a store's blocking calls leave the cooperative pool.
+  public func runInline<R>(_ body: () throws -> R) throws -> R? { nil }
 }
 
 extension MemCacheStore {

@@ -18,6 +18,14 @@ public protocol DataManager: AnyObject, Sendable {
   /// Whether committing this manager may block on I/O now (see the default in the extension).
   var commitMayBlock: Bool { get }
 
+  /// Runs `commit` (the whole two-phase commit, which calls this manager's blocking phases) on
+  /// the calling thread and returns `true` when the manager can promise its blocking there is
+  /// brief now; returns `false` without running it otherwise. An async commit asks the one
+  /// joined manager that may block, and leaves the cooperative pool when it says no.
+  ///
+  /// - Throws: what `commit` throws. The default returns `false`.
+  func commitInline(_ commit: () throws -> Void) throws -> Bool
+
   /// Throws away the changes made in `transaction` outside of two-phase commit: the transaction
   /// was aborted, or the manager joined after a savepoint that is being rolled back.
   ///
@@ -67,6 +75,9 @@ extension DataManager {
   ///
   /// The default is `true`.
   public var commitMayBlock: Bool { true }
+
+  /// `false`: by default a commit that may block leaves the cooperative pool.
+  public func commitInline(_ commit: () throws -> Void) throws -> Bool { false }
 }
 
 /// A data manager's state at one savepoint: Zope's `IDataManagerSavepoint`.

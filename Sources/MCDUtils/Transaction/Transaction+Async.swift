@@ -23,10 +23,16 @@ extension Transaction {
   /// - Throws: what the synchronous ``commit()`` throws.
   ///
   /// When no joined manager may block (``DataManager/commitMayBlock``), as in a read-only
-  /// request, it commits in place and saves the hop.
+  /// request, it commits in place and saves the hop; so it does when the one manager that may
+  /// block lets the commit run inline (``DataManager/commitInline(_:)``), as a session on a
+  /// healthy memcached pool does.
   nonisolated(nonsending) public func commit() async throws {
-    if !joinedManagersMayBlock {
+    let blocking = joinedManagers(thatMayBlock: 2)
+    if blocking.isEmpty {
       try commitInPlace()
+      return
+    }
+    if blocking.count == 1, try blocking[0].commitInline({ try self.commitInPlace() }) {
       return
     }
     try await runOnBlockingQueue { try self.commit() }

@@ -144,9 +144,14 @@ public final class Transaction: Sendable {
     state.withLock { state in state.managers.first(where: match) }
   }
 
-  /// Whether any joined manager may block on I/O when it commits.
-  var joinedManagersMayBlock: Bool {
-    state.withLock { $0.managers }.contains { $0.commitMayBlock }
+  /// The first `limit` joined managers that may block on I/O when they commit.
+  func joinedManagers(thatMayBlock limit: Int) -> [any DataManager] {
+    var found: [any DataManager] = []
+    for manager in state.withLock({ $0.managers }) where manager.commitMayBlock {
+      found.append(manager)
+      if found.count == limit { break }
+    }
+    return found
   }
 
   /// Commits the work of every joined data manager with two-phase commit.

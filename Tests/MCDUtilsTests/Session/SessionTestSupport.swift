@@ -16,9 +16,13 @@ func makeUnitContainer(
 }
 
 /// A pool for `servers` with its own key prefix.
-func makePool(_ servers: [MemcachedServer], prefix: String) throws -> MemcachedPool {
+func makePool(
+  _ servers: [MemcachedServer], prefix: String,
+  configure: (inout MemcachedConfiguration) -> Void = { _ in }
+) throws -> MemcachedPool {
   var configuration = MemcachedConfiguration(servers: servers)
   configuration.keyPrefix = prefix
+  configure(&configuration)
   return try MemcachedPool(configuration: configuration)
 }
 

@@ -1,0 +1,57 @@
+import Memcached
+import TestSupport
+import Testing
+
+@testable import MCDUtils
+
+@Suite struct AsyncCommitExecutionTests {
+  /// One async request: reads the session (creating it) and writes `visits`.
+  private func writeCycle(_ container: MemCacheSessionDataContainer, _ visits: Int) async throws {
+    try await withTransaction { _ in
+      let session = try await container.newOrExisting("browser")
+      session["visits"] = .int(Int64(visits))
+    }
+  }
+
+  @Test func onAHealthyPoolTheReadAndTheCommitRunInline() async throws {
+    try await withMemcached { processes in
+      let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix())
+      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(pool: pool))
+      // A test running in parallel may hold the process's one inline slot for a moment.
+      var bothInline = false
+      for visits in 0..<100 where !bothInline {
+        let before = pool.asyncStatistics
+        try await writeCycle(container, visits)
+        let after = pool.asyncStatistics
+        #expect(after.inline + after.offloaded > before.inline + before.offloaded)
+        bothInline = after.inline - before.inline == 2 && after.offloaded == before.offloaded
+      }
+      #expect(bothInline)
+      let stored = try await container.get("browser")?["visits"]
+      #expect(stored != nil)
+    }
+  }
+
+  @Test func withOffloadTheCommitLeavesTheCooperativePool() async throws {
+    try await withMemcached { processes in
+      let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix()) {
+        $0.asyncExecution = .offload
+      }
+      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(pool: pool))
+      try await writeCycle(container, 1)
+      try await writeCycle(container, 2)
+      // The reads went through the connection queues; the commits ran on the transaction's
+      // blocking queue with the pool's blocking calls, which no statistic counts.
+      #expect(pool.asyncStatistics == MemcachedAsyncStatistics(inline: 0, offloaded: 2))
+      #expect(try await container.get("browser")?["visits"] == 2)
+    }
+  }
+
+  @Test func anInProcessStoreRunsInlineBodiesAtOnce() async throws {
+    let store = InProcessStore()
+    let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(store: store))
+    try await writeCycle(container, 3)
+    #expect(try await container.get("browser")?["visits"] == 3)
+    #expect(try store.runInline { 5 } == 5)
+  }
+}
