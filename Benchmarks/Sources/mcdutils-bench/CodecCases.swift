@@ -46,21 +46,47 @@ struct SoloCase {
   let body: (Int) -> Bool
 }
 
-/// codec_encode, codec_decode and Foundation's JSON on the same payload.
+/// The codec cases, none of which touches the network:
+///
+/// - `codec_encode` and `codec_decode`: the payload as the map it names, a `SessionValue`
+///   (what a session stores), to and from envelope bytes with `ValueFormat`;
+/// - `codec_struct_encode` and `codec_struct_decode`: the same payload as a Codable struct
+///   through `ValueFormat`'s Codable entry points, the same bytes;
+/// - `codec_json_encode` and `codec_json_decode`: Foundation's JSONEncoder and JSONDecoder on the
+///   Codable struct.
 func codecCases(scale: Double) -> [SoloCase] {
   let count = max(100, Int(100_000 * scale))
   let payload = CodecPayload.sample
-  let encoded = (try? ValueFormat.encode(payload)) ?? (bytes: [], flags: 0)
+  let map = (try? SessionValueEncoder().encode(payload)) ?? .nil
+  let encoded = (try? ValueFormat.encode(map)) ?? (bytes: [], flags: 0)
   let encoder = JSONEncoder()
   let decoder = JSONDecoder()
   let json = (try? encoder.encode(payload)) ?? Data()
+  // Every path is checked in full once here; the timed loops check what is cheap to check, so
+  // that the comparison does not weigh on the figure.
+  let correct =
+    (try? ValueFormat.decode(encoded.bytes, flags: encoded.flags)) == map
+    && (try? ValueFormat.encode(payload))?.bytes == encoded.bytes
+    && (try? ValueFormat.decode(CodecPayload.self, from: encoded.bytes, flags: encoded.flags))
+      == payload
+  let size = encoded.bytes.count
   return [
-    SoloCase(name: "codec_encode", count: count, bytes: encoded.bytes.count) { _ in
-      (try? ValueFormat.encode(payload))?.bytes.count == encoded.bytes.count
+    SoloCase(name: "codec_encode", count: count, bytes: size) { _ in
+      correct && (try? ValueFormat.encode(map))?.bytes.count == size
     },
-    SoloCase(name: "codec_decode", count: count, bytes: encoded.bytes.count) { _ in
-      (try? ValueFormat.decode(CodecPayload.self, from: encoded.bytes, flags: encoded.flags))
-        == payload
+    SoloCase(name: "codec_decode", count: count, bytes: size) { _ in
+      guard correct, let value = try? ValueFormat.decode(encoded.bytes, flags: encoded.flags)
+      else { return false }
+      return value["user_id"] == 123_456 && value["cart"]?.arrayValue?.count == 5
+        && value["note"]?.stringValue?.utf8.count == 1024
+    },
+    SoloCase(name: "codec_struct_encode", count: count, bytes: size) { _ in
+      correct && (try? ValueFormat.encode(payload))?.bytes.count == size
+    },
+    SoloCase(name: "codec_struct_decode", count: count, bytes: size) { _ in
+      correct
+        && (try? ValueFormat.decode(CodecPayload.self, from: encoded.bytes, flags: encoded.flags))
+          == payload
     },
     SoloCase(name: "codec_json_encode", count: count, bytes: json.count) { _ in
       (try? encoder.encode(payload))?.count == json.count

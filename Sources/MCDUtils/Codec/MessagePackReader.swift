@@ -134,9 +134,15 @@ struct MessagePackReader {
   ) throws(SessionValueFormatError) -> String {
     try checkLength(count, unit: 1, start: start)
     let slice = UnsafeBufferPointer(rebasing: bytes[offset..<(offset + count)])
-    guard MessagePackUTF8.isValid(slice) else { throw .invalidUTF8(offset: start) }
+    // The standard library's own validating constructor for a UTF-8 buffer: one pass that
+    // checks and copies. It is underscored but public and part of the ABI (the inlinable
+    // `String(validatingCString:)` calls it). `String(validating:as:)` would reach it through
+    // an unspecialized generic function that doubles the cost of a whole decode.
+    guard let string = String._tryFromUTF8(slice) else {
+      throw .invalidUTF8(offset: start)
+    }
     offset += count
-    return String(decoding: slice, as: UTF8.self)
+    return string
   }
 
   private mutating func readBinary(
@@ -170,8 +176,9 @@ struct MessagePackReader {
     guard depth < maximumDepth else {
       throw .nestingTooDeep(limit: maximumDepth, offset: start)
     }
-    var entries: [String: SessionValue] = [:]
-    entries.reserveCapacity(count)
+    // `init(minimumCapacity:)` is specialized here; `reserveCapacity` on an empty dictionary
+    // resizes through unspecialized code that looks up the storage's generic metadata.
+    var entries = [String: SessionValue](minimumCapacity: count)
     for _ in 0..<count {
       let keyOffset = offset
       let key = try readKey()

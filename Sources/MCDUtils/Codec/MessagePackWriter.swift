@@ -68,18 +68,65 @@ struct MessagePackWriter: ~Copyable {
     case .map(let entries):
       try enterContainer(depth: depth)
       try writeMapHeader(count: entries.count)
-      // As for encoder output: sort positions by an integer prefix of each key, computed once.
-      var order = entries.indices.map { (prefix: Self.utf8Prefix(entries[$0].key), index: $0) }
-      if order.count > 1 {
-        order.sort { left, right in
-          if left.prefix != right.prefix { return left.prefix < right.prefix }
-          return Self.utf8Compare(entries[left.index].key, entries[right.index].key) < 0
-        }
+      try writeSorted(entries, depth: depth)
+    }
+  }
+
+  /// Writes the entries of a map sorted by the UTF-8 bytes of their keys. As for encoder output
+  /// (see `writeEntries`), the sort order lives in stack memory for a small map near the root,
+  /// and keys are ordered by an integer prefix of their bytes computed once per key.
+  private mutating func writeSorted(
+    _ entries: [String: SessionValue], depth: Int
+  ) throws(SessionValueFormatError) {
+    guard entries.count > 1 else {
+      for (key, value) in entries {
+        try writeString(key)
+        try write(value, depth: depth + 1)
       }
-      for (_, index) in order {
-        try writeString(entries[index].key)
-        try write(entries[index].value, depth: depth + 1)
+      return
+    }
+    guard entries.count <= 16, depth < 64 else {
+      let order = UnsafeMutableBufferPointer<
+        (prefix: UInt64, index: Dictionary<String, SessionValue>.Index)
+      >
+      .allocate(capacity: entries.count)
+      defer { order.deallocate() }
+      try writeSorted(entries, order: order, depth: depth)
+      return
+    }
+    let result = withUnsafeTemporaryAllocation(
+      of: (prefix: UInt64, index: Dictionary<String, SessionValue>.Index).self,
+      capacity: entries.count
+    ) { buffer in
+      Result { () throws(SessionValueFormatError) in
+        try writeSorted(entries, order: buffer, depth: depth)
       }
+    }
+    try result.get()
+  }
+
+  private mutating func writeSorted(
+    _ entries: [String: SessionValue],
+    order: UnsafeMutableBufferPointer<
+      (prefix: UInt64, index: Dictionary<String, SessionValue>.Index)
+    >,
+    depth: Int
+  ) throws(SessionValueFormatError) {
+    var order = order
+    var position = 0
+    for index in entries.indices {
+      order.initializeElement(
+        at: position, to: (prefix: Self.utf8Prefix(entries[index].key), index: index))
+      position += 1
+    }
+    order.sort { left, right in
+      if left.prefix != right.prefix { return left.prefix < right.prefix }
+      return Self.utf8Compare(entries[left.index].key, entries[right.index].key) < 0
+    }
+    for (_, index) in order {
+      let (key, value) = entries[index]
+      try writeString(key)
+      try write(value, depth: depth + 1)
     }
   }
 
@@ -221,15 +268,21 @@ struct MessagePackWriter: ~Copyable {
 
   /// The first eight UTF-8 bytes of `string` as a big-endian integer (zero-padded), so integer
   /// order agrees with byte order wherever two prefixes differ.
+  @inline(__always)
   static func utf8Prefix(_ string: String) -> UInt64 {
-    var string = string
-    return string.withUTF8 { bytes in
+    let fast = string.utf8.withContiguousStorageIfAvailable { bytes in
       var prefix: UInt64 = 0
       for index in 0..<min(8, bytes.count) {
         prefix |= UInt64(bytes[index]) << UInt64(56 - 8 * index)
       }
       return prefix
     }
+    if let fast { return fast }
+    var prefix: UInt64 = 0
+    for (index, byte) in string.utf8.prefix(8).enumerated() {
+      prefix |= UInt64(byte) << UInt64(56 - 8 * index)
+    }
+    return prefix
   }
 
   /// Compares strings by their UTF-8 bytes (negative, zero or positive), which `<` on `String`
