@@ -31,7 +31,20 @@ public func aggregateKey(
     path.joined(separator: "/"), view, requestIndex.joined(separator: ","),
     localIndex.joined(separator: ","),
   ].joined(separator: "|")
-  return fullKey.replacing(" ", with: "_")
+  return replacingSpaces(fullKey)
+}
+
+/// `key` with every U+0020 turned into `_`, as Python's `str.replace(' ', '_')` does: code point
+/// by code point, so a space that starts a grapheme cluster (a space then a combining mark) is
+/// replaced too, which `String.replacing` (by `Character`) would skip. Works on the UTF-8 bytes,
+/// where a space is always the single byte 0x20.
+func replacingSpaces(_ key: String) -> String {
+  guard key.utf8.contains(0x20) else { return key }
+  var bytes = Array(key.utf8)
+  for index in bytes.indices where bytes[index] == 0x20 {
+    bytes[index] = UInt8(ascii: "_")
+  }
+  return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Python's string order (by code point), which the original's `sorted` uses; Swift's `<` on

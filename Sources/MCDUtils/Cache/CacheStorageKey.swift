@@ -23,10 +23,12 @@ enum CacheStorageKey {
     let digest = SHA256.hexDigest(key.utf8)
     let room = min(maximumReadableLength, budget - digestMarker.utf8.count - digest.utf8.count)
     var readable: [UInt8] = []
+    readable.reserveCapacity(room)
+    // Whole scalars only, so the readable start is valid UTF-8.
     for scalar in key.unicodeScalars {
-      let encoded = Array(String(scalar).utf8)
+      let encoded = scalar.utf8
       guard readable.count + encoded.count <= room else { break }
-      if encoded.count == 1, isForbidden(encoded[0]) {
+      if scalar.isASCII, isForbidden(UInt8(truncatingIfNeeded: scalar.value)) {
         readable.append(UInt8(ascii: "_"))
       } else {
         readable.append(contentsOf: encoded)

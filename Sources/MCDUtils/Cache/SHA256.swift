@@ -23,45 +23,42 @@ enum SHA256 {
 
   /// The 32-byte digest of `message`.
   static func hash<Bytes: Collection<UInt8>>(_ message: Bytes) -> [UInt8] {
-    var state = initialState
-    var block: [UInt8] = []
-    block.reserveCapacity(64)
-    var schedule = [UInt32](repeating: 0, count: 64)
-    var length: UInt64 = 0
-    for byte in message {
-      block.append(byte)
-      length &+= 1
-      if block.count == 64 {
-        compress(&state, block, &schedule)
-        block.removeAll(keepingCapacity: true)
+    // The message, its padding (a one bit, zeros up to 56 mod 64) and its length in bits,
+    // big-endian, in one buffer of whole blocks.
+    let length = message.count
+    let padded = (length + 8) / 64 * 64 + 64
+    var blocks = [UInt8](repeating: 0, count: padded)
+    blocks.withUnsafeMutableBufferPointer { buffer in
+      _ = UnsafeMutableBufferPointer(rebasing: buffer[0..<length]).initialize(
+        fromContentsOf: message)
+      buffer[length] = 0x80
+      let bitLength = UInt64(length) &* 8
+      for index in 0..<8 {
+        buffer[padded - 1 - index] = UInt8(truncatingIfNeeded: bitLength >> UInt64(8 * index))
       }
     }
-    // Padding: a one bit, zeros up to 56 mod 64, then the message length in bits, big-endian.
-    block.append(0x80)
-    if block.count > 56 {
-      block.append(contentsOf: repeatElement(0, count: 64 - block.count))
-      compress(&state, block, &schedule)
-      block.removeAll(keepingCapacity: true)
+    var state = initialState
+    blocks.withUnsafeBytes { raw in
+      state.withUnsafeMutableBufferPointer { state in
+        roundConstants.withUnsafeBufferPointer { constants in
+          withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { schedule in
+            for offset in stride(from: 0, to: padded, by: 64) {
+              compress(
+                state, UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 64)]),
+                schedule, constants)
+            }
+          }
+        }
+      }
     }
-    block.append(contentsOf: repeatElement(0, count: 56 - block.count))
-    let bitLength = length &* 8
-    for shift in stride(from: 56, through: 0, by: -8) {
-      block.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-    }
-    compress(&state, block, &schedule)
-
     var digest: [UInt8] = []
     digest.reserveCapacity(32)
     for word in state {
-      digest.append(UInt8(truncatingIfNeeded: word >> 24))
-      digest.append(UInt8(truncatingIfNeeded: word >> 16))
-      digest.append(UInt8(truncatingIfNeeded: word >> 8))
-      digest.append(UInt8(truncatingIfNeeded: word))
+      withUnsafeBytes(of: word.bigEndian) { digest.append(contentsOf: $0) }
     }
     return digest
   }
 
-  /// The digest of `message` as 64 lowercase hexadecimal digits.
   static func hexDigest<Bytes: Collection<UInt8>>(_ message: Bytes) -> String {
     let digits = Array("0123456789abcdef".utf8)
     var text: [UInt8] = []
@@ -73,12 +70,13 @@ enum SHA256 {
     return String(decoding: text, as: UTF8.self)
   }
 
-  private static func compress(_ state: inout [UInt32], _ block: [UInt8], _ w: inout [UInt32]) {
+  /// One 64-byte block into `state`; `w` is room for the message schedule.
+  private static func compress(
+    _ state: UnsafeMutableBufferPointer<UInt32>, _ block: UnsafeRawBufferPointer,
+    _ w: UnsafeMutableBufferPointer<UInt32>, _ constants: UnsafeBufferPointer<UInt32>
+  ) {
     for index in 0..<16 {
-      let base = index * 4
-      w[index] =
-        UInt32(block[base]) << 24 | UInt32(block[base + 1]) << 16 | UInt32(block[base + 2]) << 8
-        | UInt32(block[base + 3])
+      w[index] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
     }
     for index in 16..<64 {
       let s0 = rotate(w[index - 15], 7) ^ rotate(w[index - 15], 18) ^ (w[index - 15] >> 3)
@@ -96,7 +94,7 @@ enum SHA256 {
     for index in 0..<64 {
       let sum1 = rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)
       let choice = (e & f) ^ (~e & g)
-      let temp1 = h &+ sum1 &+ choice &+ roundConstants[index] &+ w[index]
+      let temp1 = h &+ sum1 &+ choice &+ constants[index] &+ w[index]
       let sum0 = rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)
       let majority = (a & b) ^ (a & c) ^ (b & c)
       let temp2 = sum0 &+ majority

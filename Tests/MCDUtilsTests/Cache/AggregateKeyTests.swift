@@ -41,6 +41,14 @@ struct AggregateKeyTests {
     #expect(key == "/my_site/a_page|big_view|q:x_y|k_k:v_v")
   }
 
+  @Test func aSpaceBeforeACombiningMarkBecomesAnUnderscoreAsInPython() {
+    // Python's str.replace works on code points: "a \u0301b".replace(" ", "_") == "a_\u0301b".
+    // Swift's String.replacing works on characters, where " \u{301}" is one character and no
+    // space.
+    let key = aggregateKey(path: ["a \u{301}b"])
+    #expect(Array(key.unicodeScalars.map(\.value)) == [0x61, 0x5F, 0x301, 0x62, 0x7C, 0x7C, 0x7C])
+  }
+
   @Test func shortKeysAreStoredAsTheyAre() {
     #expect(CacheStorageKey.make("path/to/dummy|||", prefixLength: 10) == "path/to/dummy|||")
   }
