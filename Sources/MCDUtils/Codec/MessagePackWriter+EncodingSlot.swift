@@ -36,21 +36,10 @@ extension MessagePackWriter {
   private mutating func writeEntries(
     _ entries: [SessionValueKeyedEntry], depth: Int
   ) throws(SessionValueFormatError) {
-    guard entries.count <= 16, depth < 64 else {
-      let order = UnsafeMutableBufferPointer<(prefix: UInt64, index: Int)>.allocate(
-        capacity: entries.count)
-      defer { order.deallocate() }
-      try writeEntries(entries, order: order, depth: depth)
-      return
+    try withSortScratch(of: (prefix: UInt64, index: Int).self, count: entries.count, depth: depth) {
+      writer, order throws(SessionValueFormatError) in
+      try writer.writeEntries(entries, order: order, depth: depth)
     }
-    let result = withUnsafeTemporaryAllocation(
-      of: (prefix: UInt64, index: Int).self, capacity: entries.count
-    ) { buffer in
-      Result { () throws(SessionValueFormatError) in
-        try writeEntries(entries, order: buffer, depth: depth)
-      }
-    }
-    try result.get()
   }
 
   private mutating func writeEntries(

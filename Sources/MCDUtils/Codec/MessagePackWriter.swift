@@ -85,22 +85,30 @@ struct MessagePackWriter: ~Copyable {
       }
       return
     }
-    guard entries.count <= 16, depth < 64 else {
-      let order = UnsafeMutableBufferPointer<
-        (prefix: UInt64, index: Dictionary<String, SessionValue>.Index)
-      >
-      .allocate(capacity: entries.count)
-      defer { order.deallocate() }
-      try writeSorted(entries, order: order, depth: depth)
+    try withSortScratch(
+      of: (prefix: UInt64, index: Dictionary<String, SessionValue>.Index).self,
+      count: entries.count, depth: depth
+    ) { writer, order throws(SessionValueFormatError) in
+      try writer.writeSorted(entries, order: order, depth: depth)
+    }
+  }
+
+  /// Runs `body` with room for the sort order of a map of `count` entries: stack memory for up
+  /// to 16 entries within 64 levels of the root, so that a small map costs no allocation of its
+  /// own, and heap memory for larger or deeper maps, keeping the stack a deep value needs small.
+  mutating func withSortScratch<Element>(
+    of type: Element.Type, count: Int, depth: Int,
+    _ body: (inout MessagePackWriter, UnsafeMutableBufferPointer<Element>)
+      throws(SessionValueFormatError) -> Void
+  ) throws(SessionValueFormatError) {
+    guard count <= 16, depth < 64 else {
+      let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: count)
+      defer { buffer.deallocate() }
+      try body(&self, buffer)
       return
     }
-    let result = withUnsafeTemporaryAllocation(
-      of: (prefix: UInt64, index: Dictionary<String, SessionValue>.Index).self,
-      capacity: entries.count
-    ) { buffer in
-      Result { () throws(SessionValueFormatError) in
-        try writeSorted(entries, order: buffer, depth: depth)
-      }
+    let result = withUnsafeTemporaryAllocation(of: Element.self, capacity: count) { buffer in
+      Result { () throws(SessionValueFormatError) in try body(&self, buffer) }
     }
     try result.get()
   }
