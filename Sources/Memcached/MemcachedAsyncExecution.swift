@@ -36,13 +36,14 @@ public struct MemcachedAsyncExecution: Sendable, Hashable, CustomStringConvertib
   /// - no other call of this process runs inline at that moment, so MCDUtils never blocks more
   ///   than one thread of the cooperative pool;
   /// - an idle connection is ready, so an inline call never waits for one;
-  /// - for the last `backoff`, no call of this pool took longer than `slowCallThreshold` or
-  ///   failed because a server timed out, refused, dropped the connection or was out of
-  ///   service.
+  /// - the pool's previous call was prompt and fine, and no call of this pool took longer than
+  ///   `slowCallThreshold` or failed because a server timed out, refused, dropped the connection
+  ///   or was out of service in the last `backoff`.
   ///
-  /// A server that hangs therefore holds at most one cooperative thread, for at most the
-  /// configured timeouts, before its pool offloads every call; inline calls come back once the
-  /// backoff has passed without trouble.
+  /// A new pool offloads its first call, so a server that never answered never holds a
+  /// cooperative thread. One that hangs while it is in use holds at most one, for at most the
+  /// configured timeouts, before its pool offloads every call; inline calls come back with the
+  /// first prompt call after the backoff.
   public static func adaptive(slowCallThreshold: Duration, backoff: Duration) -> Self {
     MemcachedAsyncExecution(
       allowsInline: true, slowCallThreshold: slowCallThreshold, backoff: backoff)

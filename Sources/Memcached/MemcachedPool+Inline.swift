@@ -17,7 +17,11 @@ final class InlineCalls: Sendable {
   private let policy: MemcachedAsyncExecution
   private let slowNanoseconds: UInt64
   private let backoffNanoseconds: UInt64
-  /// Until when (in `DispatchTime` uptime nanoseconds) inline calls are off; 0 when they are on.
+  /// Whether the pool's last call was prompt and fine, with no trouble in the backoff before
+  /// it. Only then may calls run inline; a new pool starts without, so its first call proves the
+  /// servers answer, and a server that never answered never holds a cooperative thread.
+  private let healthy = Atomic<Bool>(false)
+  /// Until when (in `DispatchTime` uptime nanoseconds) trouble keeps the pool unhealthy.
   private let offUntil = Atomic<UInt64>(0)
   private let inlineCount = Atomic<Int>(0)
   private let offloadedCount = Atomic<Int>(0)
@@ -42,12 +46,7 @@ final class InlineCalls: Sendable {
     _ state: PoolState, make: () throws -> PooledConnection,
     _ body: (PooledConnection) throws -> R
   ) throws -> R? {
-    guard policy.allowsInline else { return nil }
-    let off = offUntil.load(ordering: .relaxed)
-    if off != 0 {
-      guard Self.now() >= off else { return nil }
-      _ = offUntil.compareExchange(expected: off, desired: 0, ordering: .relaxed)
-    }
+    guard policy.allowsInline, healthy.load(ordering: .relaxed) else { return nil }
     guard Self.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else { return nil }
     defer { Self.busy.store(false, ordering: .releasing) }
@@ -63,24 +62,31 @@ final class InlineCalls: Sendable {
     return Result { try timed(body) }
   }
 
-  /// Runs `body`; a slow call, or one that failed for a server's sake, turns inline calls off
-  /// for the backoff.
+  /// Runs `body` and notes the pool's health: a slow call, or one that failed for a server's
+  /// sake, turns inline calls off for at least the backoff; after it, the next prompt call turns
+  /// them back on.
   private func timed<R>(_ body: () throws -> R) throws -> R {
     guard policy.allowsInline else { return try body() }
     let start = Self.now()
     do {
       let result = try body()
-      noteTrouble(ifSlowSince: start, failed: false)
+      note(since: start, failed: false)
       return result
     } catch {
-      noteTrouble(ifSlowSince: start, failed: (error as? MemcachedError)?.isServerTrouble == true)
+      note(since: start, failed: (error as? MemcachedError)?.isServerTrouble == true)
       throw error
     }
   }
 
-  private func noteTrouble(ifSlowSince start: UInt64, failed: Bool) {
+  private func note(since start: UInt64, failed: Bool) {
     let end = Self.now()
-    guard failed || end &- start > slowNanoseconds else { return }
+    guard failed || end &- start > slowNanoseconds else {
+      if !healthy.load(ordering: .relaxed), end >= offUntil.load(ordering: .relaxed) {
+        healthy.store(true, ordering: .relaxed)
+      }
+      return
+    }
+    healthy.store(false, ordering: .relaxed)
     let until = max(end &+ backoffNanoseconds, 1)
     var current = offUntil.load(ordering: .relaxed)
     while current < until {

@@ -38,7 +38,13 @@ struct PoolAsyncExecutionTests {
 
   @Test func adaptiveCallsRunOnTheCallingThreadWhileHealthy() async throws {
     try await withMemcached { servers in
-      let pool = try makePool(servers.map(\.server))
+      // A generous threshold: a loaded machine must not make a call count as slow here.
+      let pool = try makePool(servers.map(\.server)) {
+        $0.asyncExecution = .adaptive(slowCallThreshold: .seconds(10), backoff: .seconds(5))
+      }
+      #expect(try await pool.get("first") == nil)
+      // The first call of a pool proves the server answers; it never runs inline.
+      #expect(pool.asyncStatistics == MemcachedAsyncStatistics(inline: 0, offloaded: 1))
       let sameThread = try await eventually { () async throws -> Bool? in
         let before = pool.asyncStatistics.inline
         let caller = pthread_self()
@@ -116,6 +122,9 @@ struct PoolAsyncExecutionTests {
     try await withMemcached { servers in
       let first = try makePool(servers.map(\.server))
       let second = try makePool(servers.map(\.server))
+      // Each pool's first call proves its server answers.
+      try await first.set("warm", value: [])
+      try await second.set("warm", value: [])
       let release = DispatchSemaphore(value: 0)
       // A thread of its own takes the process's inline slot through `first` and keeps it.
       let held = try await eventually { () async throws -> Bool? in
@@ -148,6 +157,8 @@ struct PoolAsyncExecutionTests {
         $0.poolSize = 1
         $0.poolCheckoutTimeout = .milliseconds(200)
       }
+      #expect(try pool.runInline { 1 } == nil, "a new pool has not yet seen its server answer")
+      try await pool.set("warm", value: [])
       let value = try await eventually {
         try pool.runInline { () throws -> [UInt8]? in
           // With one connection, borrowing a second one would time out.

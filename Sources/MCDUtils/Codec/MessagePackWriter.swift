@@ -12,10 +12,10 @@ enum MessagePackLimits {
 struct MessagePackWriter: ~Copyable {
   // A raw growable buffer rather than `[UInt8]`: appending to an array re-checks uniqueness and
   // capacity for every byte, which made up most of the writer's time.
-  private var base: UnsafeMutableRawPointer
-  private var capacity: Int
+  var base: UnsafeMutableRawPointer
+  var capacity: Int
   /// How many bytes have been written.
-  private(set) var count = 0
+  var count = 0
 
   /// Starts with `header`, so an envelope needs no copy of the payload.
   init(header: [UInt8] = [], reservingCapacity: Int = 512) {
@@ -96,21 +96,20 @@ struct MessagePackWriter: ~Copyable {
   /// Runs `body` with room for the sort order of a map of `count` entries: stack memory for up
   /// to 16 entries within 64 levels of the root, so that a small map costs no allocation of its
   /// own, and heap memory for larger or deeper maps, keeping the stack a deep value needs small.
-  mutating func withSortScratch<Element>(
+  mutating func withSortScratch<Element, R>(
     of type: Element.Type, count: Int, depth: Int,
     _ body: (inout MessagePackWriter, UnsafeMutableBufferPointer<Element>)
-      throws(SessionValueFormatError) -> Void
-  ) throws(SessionValueFormatError) {
+      throws(SessionValueFormatError) -> R
+  ) throws(SessionValueFormatError) -> R {
     guard count <= 16, depth < 64 else {
       let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: count)
       defer { buffer.deallocate() }
-      try body(&self, buffer)
-      return
+      return try body(&self, buffer)
     }
     let result = withUnsafeTemporaryAllocation(of: Element.self, capacity: count) { buffer in
-      Result { () throws(SessionValueFormatError) in try body(&self, buffer) }
+      Result { () throws(SessionValueFormatError) -> R in try body(&self, buffer) }
     }
-    try result.get()
+    return try result.get()
   }
 
   private mutating func writeSorted(
@@ -238,7 +237,7 @@ struct MessagePackWriter: ~Copyable {
   }
 
   @inline(__always)
-  private mutating func reserve(_ extra: Int) {
+  mutating func reserve(_ extra: Int) {
     if capacity - count < extra { grow(to: count + extra) }
   }
 
@@ -253,14 +252,14 @@ struct MessagePackWriter: ~Copyable {
   }
 
   @inline(__always)
-  private mutating func append(_ byte: UInt8) {
+  mutating func append(_ byte: UInt8) {
     reserve(1)
     base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
     count += 1
   }
 
   @inline(__always)
-  private mutating func append(_ buffer: UnsafeRawBufferPointer) {
+  mutating func append(_ buffer: UnsafeRawBufferPointer) {
     guard let source = buffer.baseAddress, !buffer.isEmpty else { return }
     reserve(buffer.count)
     (base + count).copyMemory(from: source, byteCount: buffer.count)

@@ -111,13 +111,18 @@ public enum ValueFormat {
   /// Encodes any `Encodable` value the way `SessionValueEncoder` does (a `SessionValue` passes
   /// unchanged) and returns envelope bytes and item flags. The bytes are those of
   /// `encode(_:compressionThreshold:)` applied to the encoder's result, written without building
-  /// that intermediate tree.
+  /// that intermediate tree: straight from the `Codable` calls for types that fill one container
+  /// per value in order (synthesized conformances do), else from the encoder's own records. In
+  /// the rare second case, and when encoding fails, the type's `encode(to:)` runs twice.
   ///
   /// - Throws: `EncodingError` from the encoder, or `SessionValueFormatError` for values the
   ///   format cannot hold.
   public static func encode<T: Encodable>(
     _ value: T, compressionThreshold: Int = defaultCompressionThreshold
   ) throws -> (bytes: [UInt8], flags: UInt32) {
+    if let plain = MessagePackStreamEncoder.encode(value, header: header) {
+      return envelope(plain, compressionThreshold: compressionThreshold)
+    }
     let slot = try SessionValueEncodingState.encodeRoot(value, userInfo: [:])
     var writer = MessagePackWriter(header: header)
     try writer.write(slot)

@@ -208,7 +208,7 @@ struct CodecInPlaceDecodingTests {
     for round in 0..<3000 {
       // Hands the cooperative thread over now and then, so that timing tests are not starved.
       if round % 64 == 0 { await Task.yield() }
-      let value = Self.randomValue(&generator, depth: 0)
+      let value = CodecSamples.randomValue(&generator, depth: 0)
       let payload = try CodecSamples.encodePayload(value)
       expectSame(Loose.self, payload)
       expectSame(Strict.self, payload)
@@ -262,37 +262,6 @@ struct CodecInPlaceDecodingTests {
       }
       let expected = throughTree(Loose.self, payload)
       #expect(String(describing: decoded) == String(describing: expected))
-    }
-  }
-
-  private static let keys = ["a", "b", "c", "d", "e", "sku", "qty", "price", "circle", "square"]
-
-  private static func randomValue(_ generator: inout CodecSplitMix64, depth: Int) -> SessionValue {
-    let pick = Int.random(in: 0..<(depth > 3 ? 8 : 11), using: &generator)
-    switch pick {
-    case 0: return nil
-    case 1: return .bool(Bool.random(using: &generator))
-    case 2: return .int(Int64.random(in: -300...300, using: &generator))
-    case 3: return .int(Int64.random(in: .min ... .max, using: &generator))
-    case 4:
-      return .double([0.5, 2, -1, 1e40, -0.0, 70000][Int.random(in: 0..<6, using: &generator)])
-    case 5:
-      return .string(
-        ["", "x", "héllo", "2.5", "https://a.b/c"][Int.random(in: 0..<5, using: &generator)])
-    case 6: return .bytes([1, 2])
-    case 7: return .int(Int64.random(in: 0...255, using: &generator))
-    case 8, 9:
-      var entries: [String: SessionValue] = [:]
-      for _ in 0..<Int.random(in: 0..<5, using: &generator) {
-        entries[keys[Int.random(in: 0..<keys.count, using: &generator)]] = randomValue(
-          &generator, depth: depth + 1)
-      }
-      return .map(entries)
-    default:
-      return .array(
-        (0..<Int.random(in: 0..<4, using: &generator)).map { _ in
-          randomValue(&generator, depth: depth + 1)
-        })
     }
   }
 }
