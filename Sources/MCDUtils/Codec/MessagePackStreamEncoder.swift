@@ -277,23 +277,14 @@ struct MessagePackStreamKeyedContainer<Key: CodingKey>: KeyedEncodingContainerPr
   }
 }
 
-struct MessagePackStreamUnkeyedContainer: UnkeyedEncodingContainer {
-  let encoder: MessagePackStreamEncoder
-  let frame: Int
-  private(set) var count = 0
+/// What the unkeyed and single-value containers share: each value starts with `begin()` (which
+/// checks the container may take it now), then writes itself.
+protocol MessagePackStreamValueSink {
+  var encoder: MessagePackStreamEncoder { get }
+  mutating func begin() throws
+}
 
-  init(encoder: MessagePackStreamEncoder, frame: Int) {
-    self.encoder = encoder
-    self.frame = frame
-  }
-
-  var codingPath: [any CodingKey] { encoder.codingPath }
-
-  private mutating func begin() throws {
-    try encoder.beginElement(frame)
-    count += 1
-  }
-
+extension MessagePackStreamValueSink {
   mutating func encodeNil() throws {
     try begin()
     encoder.writeNil()
@@ -343,6 +334,24 @@ struct MessagePackStreamUnkeyedContainer: UnkeyedEncodingContainer {
     try begin()
     try encoder.encodeValue(value)
   }
+}
+
+struct MessagePackStreamUnkeyedContainer: UnkeyedEncodingContainer, MessagePackStreamValueSink {
+  let encoder: MessagePackStreamEncoder
+  let frame: Int
+  private(set) var count = 0
+
+  init(encoder: MessagePackStreamEncoder, frame: Int) {
+    self.encoder = encoder
+    self.frame = frame
+  }
+
+  var codingPath: [any CodingKey] { encoder.codingPath }
+
+  mutating func begin() throws {
+    try encoder.beginElement(frame)
+    count += 1
+  }
 
   mutating func nestedContainer<NestedKey: CodingKey>(
     keyedBy keyType: NestedKey.Type
@@ -363,60 +372,16 @@ struct MessagePackStreamUnkeyedContainer: UnkeyedEncodingContainer {
   }
 }
 
-struct MessagePackStreamSingleValueContainer: SingleValueEncodingContainer {
+struct MessagePackStreamSingleValueContainer: SingleValueEncodingContainer,
+  MessagePackStreamValueSink
+{
   let encoder: MessagePackStreamEncoder
   /// The value this container belongs to.
   let value: Int
 
   var codingPath: [any CodingKey] { encoder.codingPath }
 
-  mutating func encodeNil() throws {
+  mutating func begin() throws {
     try encoder.beginSingleValue(value)
-    encoder.writeNil()
-  }
-
-  mutating func encode(_ value: Bool) throws {
-    try encoder.beginSingleValue(self.value)
-    encoder.write(value)
-  }
-
-  mutating func encode(_ value: String) throws {
-    try encoder.beginSingleValue(self.value)
-    try encoder.write(value)
-  }
-
-  mutating func encode(_ value: Double) throws {
-    try encoder.beginSingleValue(self.value)
-    encoder.write(value)
-  }
-
-  mutating func encode(_ value: Float) throws {
-    try encoder.beginSingleValue(self.value)
-    encoder.write(Double(value))
-  }
-
-  mutating func encode(_ value: Int) throws {
-    try encoder.beginSingleValue(self.value)
-    encoder.write(Int64(value))
-  }
-
-  mutating func encode(_ value: Int8) throws { try integer(value) }
-  mutating func encode(_ value: Int16) throws { try integer(value) }
-  mutating func encode(_ value: Int32) throws { try integer(value) }
-  mutating func encode(_ value: Int64) throws { try integer(value) }
-  mutating func encode(_ value: UInt) throws { try integer(value) }
-  mutating func encode(_ value: UInt8) throws { try integer(value) }
-  mutating func encode(_ value: UInt16) throws { try integer(value) }
-  mutating func encode(_ value: UInt32) throws { try integer(value) }
-  mutating func encode(_ value: UInt64) throws { try integer(value) }
-
-  private func integer<I: FixedWidthInteger>(_ value: I) throws {
-    try encoder.beginSingleValue(self.value)
-    try encoder.write(exactly: value)
-  }
-
-  mutating func encode<T: Encodable>(_ value: T) throws {
-    try encoder.beginSingleValue(self.value)
-    try encoder.encodeValue(value)
   }
 }
