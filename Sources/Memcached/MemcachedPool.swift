@@ -6,8 +6,10 @@ import Logging
 ///
 /// `withClient { }` borrows a client for a block of blocking calls; the `async` operations
 /// (``get(_:)``, ``set(_:value:flags:expiration:)``, …) borrow one and run the blocking libmemcached
-/// call on a dispatch queue of the connection's own, never on Swift's cooperative thread pool, so
-/// a server that hangs cannot starve unrelated tasks.
+/// call where ``MemcachedConfiguration/asyncExecution`` says: by default on the calling task's
+/// thread while the servers answer promptly and no other call of the process does so (at most
+/// one thread of Swift's cooperative pool is ever held), and otherwise on a dispatch queue of the
+/// connection's own, so a server that hangs cannot starve unrelated tasks.
 ///
 /// ```swift
 /// let pool = try MemcachedPool(configuration: configuration, logger: logger)

@@ -31,7 +31,7 @@ extension MemCacheZCache {
       ?? defaultValue
   }
 
-  /// Stores a value for an object's rendering without blocking the cooperative pool (the
+  /// Stores a value for an object's rendering asynchronously (the
   /// original's `ZCache_set`). One round trip after a recent `get` of the object, two otherwise.
   /// - Parameter maxAge: how long the entry stays fresh; `nil` for ``defaultMaxAge``.
   /// - Throws: `EncodingError` for a value that cannot be encoded,
@@ -45,8 +45,8 @@ extension MemCacheZCache {
     try await store.perform { try self.write(value, keys, generation: nil, maxAge: maxAge, on: $0) }
   }
 
-  /// Drops every cached entry of an object in one round trip, without blocking the cooperative
-  /// pool (the original's `ZCache_invalidate`). Once it returns, no lookup anywhere returns an
+  /// Drops every cached entry of an object in one round trip, asynchronously (the original's
+  /// `ZCache_invalidate`). Once it returns, no lookup anywhere returns an
   /// entry written before it.
   /// - Throws: ``Memcached/MemcachedError`` when the store fails.
   public func invalidate(_ object: some Cacheable) async throws {
@@ -55,7 +55,7 @@ extension MemCacheZCache {
   }
 
   /// The cached value of an object's rendering, computing it with `compute` on a miss, with
-  /// stampede protection, without blocking the cooperative pool.
+  /// stampede protection, asynchronously.
   ///
   /// Behaves as the blocking
   /// ``getOrCompute(_:for:view:request:keywords:maxAge:compute:)``: one caller of many computes,

@@ -53,15 +53,14 @@ extension MemCacheProxy {
     return item
   }
 
-  /// The raw item under `key`, without blocking the cooperative pool.
+  /// The raw item under `key`, asynchronously.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   public func item(forKey key: String) async throws(MemCacheError) -> MemcachedItem? {
     try await item(forKey: key, cache: readCache.cache(for: Transaction.current, create: true))
   }
 
-  /// The raw item under `key`, served from and kept in `cache`, without blocking the
-  /// cooperative pool.
+  /// The raw item under `key`, served from and kept in `cache`, asynchronously.
   func item(forKey key: String, cache: TransactionReadCache?) async throws(MemCacheError)
     -> MemcachedItem?
   {
@@ -83,7 +82,7 @@ extension MemCacheProxy {
     return try decode(item, as: type)
   }
 
-  /// The value under `key`, or `nil` on a miss, without blocking the cooperative pool.
+  /// The value under `key`, or `nil` on a miss, asynchronously.
   ///
   /// - Throws: as the blocking ``get(_:as:)``.
   public func get<T: Decodable>(_ key: String, as type: T.Type = T.self)
@@ -104,7 +103,7 @@ extension MemCacheProxy {
     return (try decode(item, as: type), item.cas)
   }
 
-  /// The value under `key` with its CAS value, without blocking the cooperative pool.
+  /// The value under `key` with its CAS value, asynchronously.
   ///
   /// - Throws: as ``get(_:as:)``.
   public func getWithCAS<T: Decodable>(_ key: String, as type: T.Type = T.self)
@@ -126,7 +125,7 @@ extension MemCacheProxy {
     return try decodeMulti(cache, cached, missing, fetched, as: type)
   }
 
-  /// The values of the keys that exist, without blocking the cooperative pool.
+  /// The values of the keys that exist, asynchronously.
   ///
   /// - Throws: as ``get(_:as:)``.
   public func getMulti<T: Decodable>(_ keys: [String], as type: T.Type = T.self)
@@ -182,7 +181,7 @@ extension MemCacheProxy {
     try run { try $0.set(key, value: bytes, flags: flags, expiration: expiration) }
   }
 
-  /// Stores `value` under `key` without blocking the cooperative pool.
+  /// Stores `value` under `key` asynchronously.
   ///
   /// - Throws: as the blocking ``set(_:_:expiration:)``.
   public func set(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
@@ -205,7 +204,7 @@ extension MemCacheProxy {
     return try run { try $0.add(key, value: bytes, flags: flags, expiration: expiration) }
   }
 
-  /// Stores `value` only if `key` is absent, without blocking the cooperative pool.
+  /// Stores `value` only if `key` is absent, asynchronously.
   ///
   /// - Throws: as ``set(_:_:expiration:)``.
   @discardableResult
@@ -229,7 +228,7 @@ extension MemCacheProxy {
     return try run { try $0.replace(key, value: bytes, flags: flags, expiration: expiration) }
   }
 
-  /// Stores `value` only if `key` exists, without blocking the cooperative pool.
+  /// Stores `value` only if `key` exists, asynchronously.
   ///
   /// - Throws: as ``set(_:_:expiration:)``.
   @discardableResult
@@ -258,7 +257,7 @@ extension MemCacheProxy {
     }
   }
 
-  /// Compare-and-swap without blocking the cooperative pool.
+  /// Compare-and-swap asynchronously.
   ///
   /// - Throws: as ``set(_:_:expiration:)``.
   public func cas(
@@ -280,7 +279,7 @@ extension MemCacheProxy {
     return try run { try $0.delete(key) }
   }
 
-  /// Deletes `key` without blocking the cooperative pool.
+  /// Deletes `key` asynchronously.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   @discardableResult
@@ -304,7 +303,7 @@ extension MemCacheProxy {
     }
   }
 
-  /// Adds to a counter without blocking the cooperative pool.
+  /// Adds to a counter asynchronously.
   ///
   /// - Throws: as the blocking ``increment(_:by:initial:expiration:)``.
   @discardableResult
@@ -332,7 +331,7 @@ extension MemCacheProxy {
     }
   }
 
-  /// Subtracts from a counter without blocking the cooperative pool.
+  /// Subtracts from a counter asynchronously.
   ///
   /// - Throws: as ``increment(_:by:initial:expiration:)``.
   @discardableResult
@@ -354,7 +353,7 @@ extension MemCacheProxy {
     try run { try $0.touch(key, expiration: expiration) }
   }
 
-  /// Gives `key` a new expiration without blocking the cooperative pool.
+  /// Gives `key` a new expiration asynchronously.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   @discardableResult
@@ -374,7 +373,7 @@ extension MemCacheProxy {
     return try run { try $0.append(key, value: bytes) }
   }
 
-  /// Appends raw bytes without blocking the cooperative pool.
+  /// Appends raw bytes asynchronously.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   @discardableResult
@@ -392,7 +391,7 @@ extension MemCacheProxy {
     return try run { try $0.prepend(key, value: bytes) }
   }
 
-  /// Prepends raw bytes without blocking the cooperative pool.
+  /// Prepends raw bytes asynchronously.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   @discardableResult
@@ -411,7 +410,7 @@ extension MemCacheProxy {
     try run { try $0.flush() }
   }
 
-  /// Invalidates every item without blocking the cooperative pool.
+  /// Invalidates every item asynchronously.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   public func flush() async throws(MemCacheError) {
@@ -426,7 +425,7 @@ extension MemCacheProxy {
     try run { try $0.stats() }
   }
 
-  /// Statistics per server, without blocking the cooperative pool.
+  /// Statistics per server, asynchronously.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   public func stats() async throws(MemCacheError) -> [MemcachedServerStats] {
@@ -440,7 +439,7 @@ extension MemCacheProxy {
     try run { try $0.server(forKey: key) }
   }
 
-  /// The server that holds `key`, without blocking the cooperative pool.
+  /// The server that holds `key`, asynchronously.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   public func server(for key: String) async throws(MemCacheError) -> MemcachedServer? {
@@ -454,7 +453,7 @@ extension MemCacheProxy {
     try run { try $0.ping() }
   }
 
-  /// Times a round trip to every server without blocking the cooperative pool.
+  /// Times a round trip to every server asynchronously.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   public func ping() async throws(MemCacheError) -> [MemcachedPingResult] {

@@ -11,7 +11,8 @@ import Memcached
 ///
 /// Values are stored through ``ValueFormat`` (MessagePack bytes and item flags), so Python, Go
 /// or PHP can read them. Every operation has a blocking form (for threads of your own and data
-/// managers) and an `async` form that keeps the network I/O off Swift's cooperative pool.
+/// managers) and an `async` form, which runs the network I/O where the store says async code
+/// may block (see ``MemCacheStore/perform(_:)``).
 ///
 /// **Read cache.** Inside a transaction (``Transaction/current``) a key is fetched from
 /// memcached once: later reads in that transaction get the same copy. A write through the proxy
@@ -157,7 +158,7 @@ public final class MemCacheProxy: Sendable {
     }
   }
 
-  /// Runs a store operation off Swift's cooperative pool, turning its errors into
+  /// Runs a store operation through ``MemCacheStore/perform(_:)``, turning its errors into
   /// ``MemCacheError``.
   func run<R: Sendable>(_ body: @escaping @Sendable (any MemCacheStore) throws -> R)
     async throws(MemCacheError) -> R

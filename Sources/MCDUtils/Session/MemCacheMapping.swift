@@ -191,7 +191,7 @@ public final class MemCacheMapping: Sendable {
     try proxy.delete(containerKey)
   }
 
-  /// Deletes the session from memcached without blocking the cooperative pool.
+  /// Deletes the session from memcached asynchronously.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)``.
   public func invalidate() async throws(MemCacheError) {
@@ -223,7 +223,7 @@ public final class MemCacheMapping: Sendable {
     }
   }
 
-  /// Writes the changes now without blocking the cooperative pool.
+  /// Writes the changes now asynchronously.
   ///
   /// - Throws: as ``save()``.
   public func save() async throws(MemCacheError) {

@@ -93,7 +93,7 @@ public final class MemCacheSessionDataContainer: Sendable {
     return try proxy.item(forKey: browserId) != nil
   }
 
-  /// Whether a session exists, without blocking the cooperative pool.
+  /// Whether a session exists, asynchronously.
   ///
   /// - Throws: as the blocking ``hasKey(_:)``.
   public func hasKey(_ browserId: String) async throws(MemCacheError) -> Bool {
@@ -127,7 +127,7 @@ public final class MemCacheSessionDataContainer: Sendable {
     return session
   }
 
-  /// The session of `browserId`, or `nil`, without blocking the cooperative pool.
+  /// The session of `browserId`, or `nil`, asynchronously.
   ///
   /// - Throws: as the blocking ``get(_:)``.
   public func get(_ browserId: String) async throws(MemCacheError) -> MemCacheMapping? {
@@ -160,8 +160,7 @@ public final class MemCacheSessionDataContainer: Sendable {
     return session
   }
 
-  /// The session of `browserId`, created empty when there is none, without blocking the
-  /// cooperative pool.
+  /// The session of `browserId`, created empty when there is none, asynchronously.
   ///
   /// - Throws: as the blocking ``newOrExisting(_:)``.
   public func newOrExisting(_ browserId: String) async throws(MemCacheError) -> MemCacheMapping {

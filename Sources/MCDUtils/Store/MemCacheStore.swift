@@ -3,9 +3,9 @@ import Memcached
 /// Where ``MemCacheProxy`` keeps its bytes: memcached through a ``MemcachedPool``, or
 /// ``InProcessStore`` in this process.
 ///
-/// Every operation has a blocking form, for data managers in a transaction's commit (which runs
-/// off Swift's cooperative pool) and for threads of your own, and an `async` form for request
-/// handlers. Semantics are memcached's: a miss is `nil`, `add` on an existing key is `false`, a
+/// Every operation has a blocking form, for data managers in a transaction's commit and for
+/// threads of your own, and an `async` form for request handlers, which the store runs where
+/// blocking is safe (for a pool, see ``MemcachedConfiguration/asyncExecution``). Semantics are memcached's: a miss is `nil`, `add` on an existing key is `false`, a
 /// CAS conflict is a value.
 public protocol MemCacheStore: Sendable {
   /// A description for logs and the CLI, such as the server list.
@@ -50,10 +50,12 @@ public protocol MemCacheStore: Sendable {
   /// Statistics per server (empty for a store without servers).
   func stats() throws -> [MemcachedServerStats]
 
-  /// Runs blocking store calls off Swift's cooperative thread pool and returns their result.
+  /// Runs blocking store calls where async code may block and returns their result: for a pool,
+  /// on the calling thread while ``MemcachedConfiguration/asyncExecution`` allows it, otherwise
+  /// on a connection's dispatch queue, off Swift's cooperative thread pool.
   ///
-  /// The async operations below are built on it, so a store only has to say how it leaves the
-  /// cooperative pool.
+  /// The async operations below are built on it, so a store only has to say where its blocking
+  /// calls run.
   func perform<R: Sendable>(_ body: @escaping @Sendable (any MemCacheStore) throws -> R)
     async throws -> R
 
@@ -72,31 +74,31 @@ extension MemCacheStore {
 }
 
 extension MemCacheStore {
-  /// Reads one item without blocking the cooperative pool.
+  /// Reads one item asynchronously.
   public func get(_ key: String) async throws -> MemcachedItem? {
     try await perform { try $0.get(key) }
   }
 
-  /// Reads several items without blocking the cooperative pool.
+  /// Reads several items asynchronously.
   public func getMulti(_ keys: [String]) async throws -> [String: MemcachedItem] {
     try await perform { try $0.getMulti(keys) }
   }
 
-  /// Stores an item without blocking the cooperative pool.
+  /// Stores an item asynchronously.
   public func set(
     _ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration
   ) async throws {
     try await perform { try $0.set(key, value: value, flags: flags, expiration: expiration) }
   }
 
-  /// Stores an item if the key is absent, without blocking the cooperative pool.
+  /// Stores an item if the key is absent, asynchronously.
   public func add(
     _ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration
   ) async throws -> Bool {
     try await perform { try $0.add(key, value: value, flags: flags, expiration: expiration) }
   }
 
-  /// Compare-and-swap without blocking the cooperative pool.
+  /// Compare-and-swap asynchronously.
   public func cas(
     _ key: String, value: [UInt8], cas: UInt64, flags: UInt32, expiration: MemcachedExpiration
   ) async throws -> MemcachedCASResult {
@@ -105,12 +107,12 @@ extension MemCacheStore {
     }
   }
 
-  /// Deletes an item without blocking the cooperative pool.
+  /// Deletes an item asynchronously.
   public func delete(_ key: String) async throws -> Bool {
     try await perform { try $0.delete(key) }
   }
 
-  /// Sets a new expiration without blocking the cooperative pool.
+  /// Sets a new expiration asynchronously.
   public func touch(_ key: String, expiration: MemcachedExpiration) async throws -> Bool {
     try await perform { try $0.touch(key, expiration: expiration) }
   }

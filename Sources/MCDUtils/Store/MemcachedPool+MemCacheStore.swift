@@ -98,7 +98,9 @@ extension MemcachedPool: MemCacheStore {
     try withClient { $0.stats() }
   }
 
-  /// Runs `body` on one of the pool's connection queues, off the cooperative pool.
+  /// Runs `body` with one of the pool's connections, where the async `withClient(_:)` runs its
+  /// body: on the calling thread while ``MemcachedConfiguration/asyncExecution`` allows it,
+  /// otherwise on the connection's queue, off the cooperative pool.
   public func perform<R: Sendable>(_ body: @escaping @Sendable (any MemCacheStore) throws -> R)
     async throws -> R
   {

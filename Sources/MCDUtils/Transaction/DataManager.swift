@@ -4,7 +4,8 @@
 /// then driven through two-phase commit, or aborted. The methods are synchronous on purpose: a
 /// manager may do blocking network I/O in them (the session data manager does its memcached
 /// write in ``tpcVote(_:)``), and the async entry points move the whole commit off Swift's
-/// cooperative pool instead of asking every manager to be async.
+/// cooperative pool instead of asking every manager to be async, unless the manager says its
+/// blocking is brief now (``commitInline(_:)``).
 ///
 /// A manager is joined by identity, so the same instance joined twice takes part once.
 public protocol DataManager: AnyObject, Sendable {

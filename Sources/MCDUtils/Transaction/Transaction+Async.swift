@@ -15,7 +15,8 @@ extension Transaction {
   static let blockingQueueKey = DispatchSpecificKey<Void>()
 
   /// Commits like the synchronous ``commit()``, on a dedicated dispatch queue so that data
-  /// managers may block without holding a thread of Swift's cooperative pool.
+  /// managers may block without holding a thread of Swift's cooperative pool, or in place when
+  /// that is safe (below).
   ///
   /// It stays in the caller's isolation until it hands the commit to the queue, so the only
   /// cost over the synchronous commit is that round trip (about a microsecond).

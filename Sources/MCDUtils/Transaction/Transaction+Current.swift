@@ -18,7 +18,7 @@ extension Transaction {
 ///
 /// The transaction is ``Transaction/current`` while `body` runs. A transaction that `body`
 /// doomed is aborted instead of committed and the result is still returned. In async code the
-/// async overload is chosen instead, which keeps the commit off Swift's cooperative pool.
+/// async overload is chosen instead, which keeps a blocking commit off Swift's cooperative pool.
 ///
 /// ```swift
 /// let user = try withTransaction { transaction in

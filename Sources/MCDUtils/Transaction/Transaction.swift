@@ -169,8 +169,8 @@ public final class Transaction: Sendable {
   ///   logs that "resources may be in an inconsistent state".
   ///
   /// Either way the transaction has ended, its savepoints are invalid and its managers are
-  /// released. In async code the async overload is chosen instead, which keeps the blocking
-  /// work off Swift's cooperative pool.
+  /// released. In async code the async overload is chosen instead, which keeps blocking work
+  /// off Swift's cooperative pool unless the managers say it is brief (see the async `commit()`).
   ///
   /// - Throws: ``TransactionError/doomed`` for a doomed transaction (which stays open, to be
   ///   aborted), ``TransactionError/commitInProgress`` or
