@@ -9,7 +9,7 @@ struct CacheSetCommand: ParsableCommand {
   @OptionGroup var servers: ServerOptions
   @OptionGroup var entry: CacheEntryOptions
 
-  @Option(help: "Seconds the entry stays fresh (default: one hour).")
+  @Option(parsing: .unconditional, help: "Seconds the entry stays fresh (default: one hour).")
   var ttl: Int?
 
   @Argument(help: "The value to store.")

@@ -16,7 +16,8 @@ struct SetCommand: ParsableCommand {
   @Argument(help: "The value, stored as its UTF-8 bytes.")
   var value: String
 
-  @Option(help: "Seconds until the item expires (0, the default, means never).")
+  @Option(
+    parsing: .unconditional, help: "Seconds until the item expires (0, the default, means never).")
   var ttl = 0
 
   func validate() throws {

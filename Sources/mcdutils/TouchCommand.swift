@@ -14,7 +14,7 @@ struct TouchCommand: ParsableCommand {
   @Argument(help: "The key.")
   var key: String
 
-  @Option(help: "Seconds until the item expires (0 means never).")
+  @Option(parsing: .unconditional, help: "Seconds until the item expires (0 means never).")
   var ttl: Int
 
   func validate() throws {

@@ -96,6 +96,10 @@ struct CLI {
 
   /// Runs `mcdutils ARGUMENTS --servers SERVERS`.
   func callAsFunction(_ arguments: String...) throws -> CLIRun {
+    try callAsFunction(arguments)
+  }
+
+  func callAsFunction(_ arguments: [String]) throws -> CLIRun {
     try runCLI(arguments + ["--servers", serversArgument(servers)])
   }
 }
@@ -187,6 +191,17 @@ struct CLITests {
       let absent = try cli("touch", key + "-absent", "--ttl", "600")
       #expect(absent.status == 1)
       #expect(absent.stderr.hasPrefix("mcdutils: "))
+    }
+  }
+
+  @Test func aNegativeTTLIsRefusedByNameWithOrWithoutAnEqualsSign() async throws {
+    try await withMemcached { servers in
+      let cli = CLI(servers: servers)
+      for arguments in [["--ttl", "-1"], ["--ttl=-1"]] {
+        let result = try cli(["set", uniqueKeyPrefix() + "k", "v"] + arguments)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--ttl must be 0 or more"), "\(result.stderr)")
+      }
     }
   }
 
