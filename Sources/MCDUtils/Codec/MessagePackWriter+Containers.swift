@@ -55,24 +55,12 @@ extension MessagePackWriter {
     return UnsafeRawBufferPointer(start: base + offset + skip, count: length)
   }
 
-  /// Compares two keys by their bytes: negative, zero or positive.
-  private static func compare(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer)
-    -> Int
-  {
-    let common = min(left.count, right.count)
-    if common > 0, let leftBase = left.baseAddress, let rightBase = right.baseAddress {
-      let order = memcmp(leftBase, rightBase, common)
-      if order != 0 { return Int(order) }
-    }
-    return left.count - right.count
-  }
-
   /// Whether the keys already stand in strictly ascending order (sorted, none repeated).
   private func keysAscend(_ entryStarts: ArraySlice<Int>) -> Bool {
     var previous = key(at: entryStarts[entryStarts.startIndex])
     for start in entryStarts.dropFirst() {
       let next = key(at: start)
-      if Self.compare(previous, next) >= 0 { return false }
+      if Self.compareBytes(previous, next) >= 0 { return false }
       previous = next
     }
     return true
@@ -87,17 +75,14 @@ extension MessagePackWriter {
     let end = count
     func start(_ position: Int) -> Int { entryStarts[first + position] }
     for position in 0..<entryStarts.count {
-      var prefix: UInt64 = 0
-      let bytes = key(at: start(position))
-      for index in 0..<min(8, bytes.count) {
-        prefix |= UInt64(bytes[index]) << UInt64(56 - 8 * index)
-      }
+      let prefix = Self.bytePrefix(key(at: start(position)))
       order.initializeElement(at: position, to: (prefix: prefix, position: position))
     }
     var order = order
     order.sort { left, right in
       if left.prefix != right.prefix { return left.prefix < right.prefix }
-      let comparison = Self.compare(key(at: start(left.position)), key(at: start(right.position)))
+      let comparison = Self.compareBytes(
+        key(at: start(left.position)), key(at: start(right.position)))
       return comparison != 0 ? comparison < 0 : left.position < right.position
     }
     let regionStart = start(0)
@@ -110,7 +95,8 @@ extension MessagePackWriter {
       for index in order.indices {
         let position = order[index].position
         if index + 1 < order.count, order[index].prefix == order[index + 1].prefix,
-          Self.compare(key(at: start(position)), key(at: start(order[index + 1].position))) == 0
+          Self.compareBytes(key(at: start(position)), key(at: start(order[index + 1].position)))
+            == 0
         {
           continue
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Limits shared by the MessagePack writer and reader, so that nothing is written that the reader
 /// would refuse.
 enum MessagePackLimits {
@@ -277,17 +279,23 @@ struct MessagePackWriter: ~Copyable {
   /// order agrees with byte order wherever two prefixes differ.
   @inline(__always)
   static func utf8Prefix(_ string: String) -> UInt64 {
-    let fast = string.utf8.withContiguousStorageIfAvailable { bytes in
-      var prefix: UInt64 = 0
-      for index in 0..<min(8, bytes.count) {
-        prefix |= UInt64(bytes[index]) << UInt64(56 - 8 * index)
-      }
-      return prefix
+    let fast = string.utf8.withContiguousStorageIfAvailable {
+      bytePrefix(UnsafeRawBufferPointer($0))
     }
     if let fast { return fast }
     var prefix: UInt64 = 0
     for (index, byte) in string.utf8.prefix(8).enumerated() {
       prefix |= UInt64(byte) << UInt64(56 - 8 * index)
+    }
+    return prefix
+  }
+
+  /// The first eight of `bytes` as a big-endian integer (zero-padded).
+  @inline(__always)
+  static func bytePrefix(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    var prefix: UInt64 = 0
+    for index in 0..<min(8, bytes.count) {
+      prefix |= UInt64(bytes[index]) << UInt64(56 - 8 * index)
     }
     return prefix
   }
@@ -298,18 +306,21 @@ struct MessagePackWriter: ~Copyable {
   static func utf8Compare(_ lhs: String, _ rhs: String) -> Int {
     let fast = lhs.utf8.withContiguousStorageIfAvailable { left in
       rhs.utf8.withContiguousStorageIfAvailable { right in
-        let common = min(left.count, right.count)
-        var index = 0
-        while index < common {
-          let (leftByte, rightByte) = (left[index], right[index])
-          if leftByte != rightByte { return Int(leftByte) - Int(rightByte) }
-          index += 1
-        }
-        return left.count - right.count
+        compareBytes(UnsafeRawBufferPointer(left), UnsafeRawBufferPointer(right))
       }
     }
     if let fast, let result = fast { return result }
     if lhs.utf8.elementsEqual(rhs.utf8) { return 0 }
     return lhs.utf8.lexicographicallyPrecedes(rhs.utf8) ? -1 : 1
+  }
+
+  /// Compares byte strings (negative, zero or positive): by their bytes, then the shorter first.
+  static func compareBytes(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Int {
+    let common = min(left.count, right.count)
+    if common > 0, let leftBase = left.baseAddress, let rightBase = right.baseAddress {
+      let order = memcmp(leftBase, rightBase, common)
+      if order != 0 { return Int(order) }
+    }
+    return left.count - right.count
   }
 }
