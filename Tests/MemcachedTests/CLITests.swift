@@ -18,53 +18,15 @@ struct CLIRun {
 
 /// Runs the built `mcdutils` binary with the arguments, without `MCDUTILS_SERVERS` in its
 /// environment unless `environmentServers` gives it.
-func runCLI(_ arguments: [String], environmentServers: String? = nil) throws -> CLIRun {
-  let process = Process()
-  process.executableURL = try mcdutilsBinary()
-  process.arguments = arguments
+func runCLI(_ arguments: [String], environmentServers: String? = nil) async throws -> CLIRun {
   var environment = ProcessInfo.processInfo.environment
   environment["MCDUTILS_SERVERS"] = environmentServers
-  process.environment = environment
-  let stdout = Pipe()
-  let stderr = Pipe()
-  process.standardOutput = stdout
-  process.standardError = stderr
-  process.standardInput = FileHandle.nullDevice
-  try process.run()
-  // A hung command must fail the test, not hang the suite.
-  let watchdog = DispatchWorkItem { [process] in
-    if process.isRunning { process.terminate() }
-  }
-  DispatchQueue.global().asyncAfter(deadline: .now() + 20, execute: watchdog)
-  defer { watchdog.cancel() }
-  // stderr is read on another thread so that neither pipe can fill up and block the child.
-  let errorData = ErrorCollector()
-  let reader = Thread { errorData.set(stderr.fileHandleForReading.readDataToEndOfFile()) }
-  reader.start()
-  let outputData = stdout.fileHandleForReading.readDataToEndOfFile()
-  let errorBytes = errorData.wait()
-  process.waitUntilExit()
+  let result = try await runChildProcess(
+    try mcdutilsBinary(), arguments: arguments, environment: environment)
   return CLIRun(
-    status: process.terminationStatus,
-    stdout: String(decoding: outputData, as: UTF8.self),
-    stderr: String(decoding: errorBytes, as: UTF8.self))
-}
-
-/// Hands the bytes read by the stderr thread back to the test.
-private final class ErrorCollector: @unchecked Sendable {
-  // @unchecked: `data` is written once before the semaphore is signalled and read after it.
-  private var data = Data()
-  private let done = DispatchSemaphore(value: 0)
-
-  func set(_ data: Data) {
-    self.data = data
-    done.signal()
-  }
-
-  func wait() -> Data {
-    done.wait()
-    return data
-  }
+    status: result.status,
+    stdout: String(decoding: result.stdout, as: UTF8.self),
+    stderr: String(decoding: result.stderr, as: UTF8.self))
 }
 
 /// The `mcdutils` executable that was built with the tests, in the same build folder.
@@ -95,12 +57,12 @@ struct CLI {
   var servers: [MemcachedProcess]
 
   /// Runs `mcdutils ARGUMENTS --servers SERVERS`.
-  func callAsFunction(_ arguments: String...) throws -> CLIRun {
-    try callAsFunction(arguments)
+  func callAsFunction(_ arguments: String...) async throws -> CLIRun {
+    try await callAsFunction(arguments)
   }
 
-  func callAsFunction(_ arguments: [String]) throws -> CLIRun {
-    try runCLI(arguments + ["--servers", serversArgument(servers)])
+  func callAsFunction(_ arguments: [String]) async throws -> CLIRun {
+    try await runCLI(arguments + ["--servers", serversArgument(servers)])
   }
 }
 
@@ -119,7 +81,7 @@ func serversArgument(_ processes: [MemcachedProcess]) -> String {
 struct CLITests {
   @Test func pingPrintsAnOkLineWithTheRoundTripForEachServer() async throws {
     try await withMemcached(count: 2) { servers in
-      let run = try runCLI(["ping", "--servers", serversArgument(servers)])
+      let run = try await runCLI(["ping", "--servers", serversArgument(servers)])
       #expect(run.status == 0, "\(run.stderr)")
       #expect(run.lines.count == 2)
       for (line, server) in zip(run.lines, servers) {
@@ -135,7 +97,9 @@ struct CLITests {
   @Test func pingPrintsAnErrorLineAndExits1WhenAServerIsDown() async throws {
     try await withMemcached { servers in
       let deadAddress = "127.0.0.1:\(try freeLoopbackPort())"
-      let run = try runCLI(["ping", "--servers", "\(servers[0].server)", "--servers", deadAddress])
+      let run = try await runCLI([
+        "ping", "--servers", "\(servers[0].server)", "--servers", deadAddress,
+      ])
       #expect(run.status == 1)
       #expect(run.lines.count == 2)
       #expect(run.lines.first?.hasPrefix("\(servers[0].server) ok ") == true)
@@ -147,11 +111,11 @@ struct CLITests {
     try await withMemcached(count: 2) { servers in
       let key = uniqueKeyPrefix() + "greeting"
       let value = "héllo wörld, 🌍"
-      let set = try runCLI([
+      let set = try await runCLI([
         "set", key, value, "--ttl", "60", "--servers", serversArgument(servers),
       ])
       #expect(set.status == 0, "\(set.stderr)")
-      let get = try runCLI(["get", key, "--servers", serversArgument(servers)])
+      let get = try await runCLI(["get", key, "--servers", serversArgument(servers)])
       #expect(get.status == 0, "\(get.stderr)")
       #expect(get.stdout == value + "\n")
     }
@@ -159,7 +123,7 @@ struct CLITests {
 
   @Test func getOfAMissingKeyPrintsNothingAndExits1() async throws {
     try await withMemcached { servers in
-      let run = try runCLI([
+      let run = try await runCLI([
         "get", uniqueKeyPrefix() + "absent", "--servers", serversArgument(servers),
       ])
       #expect(run.status == 1)
@@ -172,10 +136,10 @@ struct CLITests {
     try await withMemcached { servers in
       let key = uniqueKeyPrefix() + "doomed"
       let cli = CLI(servers: servers)
-      #expect(try cli("set", key, "x").status == 0)
-      #expect(try cli("delete", key).status == 0)
-      #expect(try cli("get", key).status == 1)
-      let again = try cli("delete", key)
+      #expect(try await cli("set", key, "x").status == 0)
+      #expect(try await cli("delete", key).status == 0)
+      #expect(try await cli("get", key).status == 1)
+      let again = try await cli("delete", key)
       #expect(again.status == 1)
       #expect(again.stderr.hasPrefix("mcdutils: "))
     }
@@ -185,10 +149,10 @@ struct CLITests {
     try await withMemcached { servers in
       let key = uniqueKeyPrefix() + "touched"
       let cli = CLI(servers: servers)
-      #expect(try cli("set", key, "x").status == 0)
-      #expect(try cli("touch", key, "--ttl", "600").status == 0)
-      #expect(try cli("get", key).stdout == "x\n")
-      let absent = try cli("touch", key + "-absent", "--ttl", "600")
+      #expect(try await cli("set", key, "x").status == 0)
+      #expect(try await cli("touch", key, "--ttl", "600").status == 0)
+      #expect(try await cli("get", key).stdout == "x\n")
+      let absent = try await cli("touch", key + "-absent", "--ttl", "600")
       #expect(absent.status == 1)
       #expect(absent.stderr.hasPrefix("mcdutils: "))
     }
@@ -198,7 +162,7 @@ struct CLITests {
     try await withMemcached { servers in
       let cli = CLI(servers: servers)
       for arguments in [["--ttl", "-1"], ["--ttl=-1"]] {
-        let result = try cli(["set", uniqueKeyPrefix() + "k", "v"] + arguments)
+        let result = try await cli(["set", uniqueKeyPrefix() + "k", "v"] + arguments)
         #expect(result.status != 0)
         #expect(result.stderr.contains("--ttl must be 0 or more"), "\(result.stderr)")
       }
@@ -209,10 +173,10 @@ struct CLITests {
     try await withMemcached { servers in
       let key = uniqueKeyPrefix() + "counter"
       let cli = CLI(servers: servers)
-      #expect(try cli("set", key, "41").status == 0)
-      #expect(try cli("incr", key).stdout == "42\n")
-      #expect(try cli("incr", key, "8").stdout == "50\n")
-      let absent = try cli("incr", key + "-absent")
+      #expect(try await cli("set", key, "41").status == 0)
+      #expect(try await cli("incr", key).stdout == "42\n")
+      #expect(try await cli("incr", key, "8").stdout == "50\n")
+      let absent = try await cli("incr", key + "-absent")
       #expect(absent.status == 1)
       #expect(absent.stdout.isEmpty)
     }
@@ -220,7 +184,7 @@ struct CLITests {
 
   @Test func statsPrintsEachServerWithSortedValues() async throws {
     try await withMemcached(count: 2) { servers in
-      let run = try runCLI(["stats", "--servers", serversArgument(servers)])
+      let run = try await runCLI(["stats", "--servers", serversArgument(servers)])
       #expect(run.status == 0, "\(run.stderr)")
       let blocks = run.stdout.components(separatedBy: "\n\n")
       #expect(blocks.count == 2)
@@ -237,7 +201,7 @@ struct CLITests {
   @Test func serverForPrintsTheServerTheLibraryPicksForEachKey() async throws {
     try await withMemcached(count: 3) { servers in
       let keys = (0..<6).map { "session-\($0)" }
-      let run = try runCLI(["server-for"] + keys + ["--servers", serversArgument(servers)])
+      let run = try await runCLI(["server-for"] + keys + ["--servers", serversArgument(servers)])
       #expect(run.status == 0, "\(run.stderr)")
       let client = try MemcachedClient(
         configuration: MemcachedConfiguration(servers: servers.map(\.server)))
@@ -248,7 +212,7 @@ struct CLITests {
 
   @Test func theServersComeFromMCDUTILSSERVERSWhenTheOptionIsAbsent() async throws {
     try await withMemcached(count: 2) { servers in
-      let run = try runCLI(["ping"], environmentServers: serversArgument(servers))
+      let run = try await runCLI(["ping"], environmentServers: serversArgument(servers))
       #expect(run.status == 0, "\(run.stderr)")
       #expect(run.lines.count == 2)
       #expect(run.lines.allSatisfy { $0.contains(" ok ") })
@@ -257,7 +221,7 @@ struct CLITests {
 
   @Test func theOptionWinsOverTheEnvironment() async throws {
     try await withMemcached { servers in
-      let run = try runCLI(
+      let run = try await runCLI(
         ["ping", "--servers", serversArgument(servers)], environmentServers: "not a server line")
       #expect(run.status == 0, "\(run.stderr)")
       #expect(run.lines.count == 1)
@@ -265,8 +229,8 @@ struct CLITests {
     }
   }
 
-  @Test func aBadServerLineIsAOneLineErrorWithANonZeroExit() throws {
-    let run = try runCLI(["ping", "--servers", "127.0.0.1:99999"])
+  @Test func aBadServerLineIsAOneLineErrorWithANonZeroExit() async throws {
+    let run = try await runCLI(["ping", "--servers", "127.0.0.1:99999"])
     #expect(run.status != 0)
     #expect(run.stdout.isEmpty)
     #expect(run.stderr.hasPrefix("mcdutils: "))
@@ -274,8 +238,8 @@ struct CLITests {
     #expect(run.stderr.contains("127.0.0.1:99999"))
   }
 
-  @Test func noServersAtAllIsAUsageError() throws {
-    let run = try runCLI(["ping"])
+  @Test func noServersAtAllIsAUsageError() async throws {
+    let run = try await runCLI(["ping"])
     #expect(run.status != 0)
     #expect(run.stderr.contains("MCDUTILS_SERVERS"))
   }

@@ -9,6 +9,11 @@ import Testing
 
 /// Calls `attempt` until it returns a value, at most 200 times: an inline call is refused while
 /// a test running in parallel holds the process's one inline slot.
+/// Adaptive execution that a loaded test machine does not turn off: a call counts as slow only
+/// after 10 s.
+let patientAdaptive = MemcachedAsyncExecution.adaptive(
+  slowCallThreshold: .seconds(10), backoff: .seconds(5))
+
 private func eventually<R>(_ attempt: () async throws -> R?) async throws -> R? {
   for _ in 0..<200 {
     if let result = try await attempt() { return result }
@@ -38,10 +43,7 @@ struct PoolAsyncExecutionTests {
 
   @Test func adaptiveCallsRunOnTheCallingThreadWhileHealthy() async throws {
     try await withMemcached { servers in
-      // A generous threshold: a loaded machine must not make a call count as slow here.
-      let pool = try makePool(servers.map(\.server)) {
-        $0.asyncExecution = .adaptive(slowCallThreshold: .seconds(10), backoff: .seconds(5))
-      }
+      let pool = try makePool(servers.map(\.server)) { $0.asyncExecution = patientAdaptive }
       #expect(try await pool.get("first") == nil)
       // The first call of a pool proves the server answers; it never runs inline.
       #expect(pool.asyncStatistics == MemcachedAsyncStatistics(inline: 0, offloaded: 1))
@@ -120,8 +122,8 @@ struct PoolAsyncExecutionTests {
 
   @Test func onlyOneCallOfTheProcessRunsInlineAtATime() async throws {
     try await withMemcached { servers in
-      let first = try makePool(servers.map(\.server))
-      let second = try makePool(servers.map(\.server))
+      let first = try makePool(servers.map(\.server)) { $0.asyncExecution = patientAdaptive }
+      let second = try makePool(servers.map(\.server)) { $0.asyncExecution = patientAdaptive }
       // Each pool's first call proves its server answers.
       try await first.set("warm", value: [])
       try await second.set("warm", value: [])
@@ -156,6 +158,7 @@ struct PoolAsyncExecutionTests {
       let pool = try makePool(servers.map(\.server)) {
         $0.poolSize = 1
         $0.poolCheckoutTimeout = .milliseconds(200)
+        $0.asyncExecution = patientAdaptive
       }
       #expect(try pool.runInline { 1 } == nil, "a new pool has not yet seen its server answer")
       try await pool.set("warm", value: [])

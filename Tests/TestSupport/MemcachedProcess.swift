@@ -131,7 +131,8 @@ public func withMemcached<R>(
     for process in processes { process.stop() }
   }
   for _ in 0..<count {
-    processes.append(try MemcachedProcess(arguments: arguments))
+    // Starting waits until the server answers: on a thread of its own (see `onOwnThread`).
+    processes.append(try await onOwnThread { try MemcachedProcess(arguments: arguments) })
   }
   return try await body(processes)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import MCDUtils
@@ -11,14 +12,14 @@ private enum ReferencePython {
 
   /// The `python3` on PATH, with `msgpack` importable; fails the test, saying what to install,
   /// when either is missing.
-  static func locate() throws -> URL {
+  static func locate() async throws -> URL {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
     let candidates = path.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
     let found = candidates.map { $0.appendingPathComponent("python3") }.first {
       FileManager.default.isExecutableFile(atPath: $0.path)
     }
     let python = try #require(found, "python3 was not found on PATH: \(installHint)")
-    let probe = try run(python, script: "import msgpack")
+    let probe = try await run(python, script: "import msgpack")
     try #require(
       probe.status == 0, "Python's msgpack module is missing (\(probe.error)): \(installHint)")
     return python
@@ -26,22 +27,11 @@ private enum ReferencePython {
 
   static func run(
     _ python: URL, script: String, arguments: [String] = []
-  ) throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
-    process.executableURL = python
-    process.arguments = ["-c", script] + arguments
-    let output = Pipe()
-    let error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
-    let errorData = error.fileHandleForReading.readDataToEndOfFile()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+  ) async throws -> (status: Int32, output: String, error: String) {
+    let result = try await runChildProcess(python, arguments: ["-c", script] + arguments)
     return (
-      process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-      String(decoding: errorData, as: UTF8.self)
+      result.status, String(decoding: result.stdout, as: UTF8.self),
+      String(decoding: result.stderr, as: UTF8.self)
     )
   }
 
@@ -137,8 +127,8 @@ struct PythonInteropTests {
     print(msgpack.packb(1.5, use_single_float=True).hex())
     """#
 
-  @Test func bytesSwiftWritesDecodeInPythonToTheExpectedValue() throws {
-    let python = try ReferencePython.locate()
+  @Test func bytesSwiftWritesDecodeInPythonToTheExpectedValue() async throws {
+    let python = try await ReferencePython.locate()
     let value = Self.swiftWritten
     let payload = try CodecSamples.encodePayload(value)
     let plain = try ValueFormat.encode(value, compressionThreshold: Int.max)
@@ -152,14 +142,15 @@ struct PythonInteropTests {
       compressed \(compressed.flags) \(CodecSamples.hex(compressed.bytes))
       """)
     defer { try? FileManager.default.removeItem(at: input) }
-    let result = try ReferencePython.run(python, script: Self.checkScript, arguments: [input.path])
+    let result = try await ReferencePython.run(
+      python, script: Self.checkScript, arguments: [input.path])
     #expect(result.status == 0, "python: \(result.error)")
     #expect(result.output == "OK\n")
   }
 
-  @Test func bytesPythonWritesDecodeInSwiftToTheExpectedValue() throws {
-    let python = try ReferencePython.locate()
-    let result = try ReferencePython.run(python, script: Self.writeScript)
+  @Test func bytesPythonWritesDecodeInSwiftToTheExpectedValue() async throws {
+    let python = try await ReferencePython.locate()
+    let result = try await ReferencePython.run(python, script: Self.writeScript)
     try #require(result.status == 0, "python: \(result.error)")
     let lines = result.output.split(separator: "\n").map(String.init)
     try #require(lines.count == 2)
