@@ -87,13 +87,14 @@ final class InlineCalls: Sendable {
       return
     }
     healthy.store(false, ordering: .relaxed)
-    let until = max(end &+ backoffNanoseconds, 1)
+    // Only ever moved later; a backoff counts when it starts after the last one ended.
+    let until = end &+ backoffNanoseconds
     var current = offUntil.load(ordering: .relaxed)
     while current < until {
       let (exchanged, original) = offUntil.compareExchange(
         expected: current, desired: until, ordering: .relaxed)
       if exchanged {
-        if current == 0 || current <= end { backoffCount.add(1, ordering: .relaxed) }
+        if current <= end { backoffCount.add(1, ordering: .relaxed) }
         return
       }
       current = original

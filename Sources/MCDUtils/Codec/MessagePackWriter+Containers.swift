@@ -14,7 +14,9 @@ extension MessagePackWriter {
   mutating func finishArray(headerAt headerOffset: Int, count elements: Int)
     throws(SessionValueFormatError)
   {
-    try patchHeader(at: headerOffset, count: elements, fix: 0x90, marker16: 0xdc, marker32: 0xdd)
+    try patchHeader(at: headerOffset) { writer throws(SessionValueFormatError) in
+      try writer.writeArrayHeader(count: elements)
+    }
   }
 
   /// Finishes a map whose entries (each a key string then its value) were written after the
@@ -31,7 +33,9 @@ extension MessagePackWriter {
         writer.reorder(entryStarts, order: order)
       }
     }
-    try patchHeader(at: headerOffset, count: kept, fix: 0x80, marker16: 0xde, marker32: 0xdf)
+    try patchHeader(at: headerOffset) { writer throws(SessionValueFormatError) in
+      try writer.writeMapHeader(count: kept)
+    }
   }
 
   /// The UTF-8 bytes of the key string written at `offset`.
@@ -120,27 +124,25 @@ extension MessagePackWriter {
     return rewrite(scratch)
   }
 
-  /// Writes a header for `elements` at the one-byte placeholder at `offset`, moving the content
-  /// after it when the count needs the 16- or 32-bit form.
+  /// Puts the header that `writeHeader` writes in place of the one-byte placeholder at `offset`,
+  /// moving the content after it when the header is longer. The header is written after the
+  /// content first, so that its form is chosen in one place, then moved to the front.
   private mutating func patchHeader(
-    at offset: Int, count elements: Int, fix: UInt8, marker16: UInt8, marker32: UInt8
+    at offset: Int,
+    _ writeHeader: (inout MessagePackWriter) throws(SessionValueFormatError) -> Void
   ) throws(SessionValueFormatError) {
-    if elements <= 15 {
-      base.storeBytes(of: fix | UInt8(elements), toByteOffset: offset, as: UInt8.self)
-      return
+    let end = count
+    try writeHeader(&self)
+    let length = count - end  // 1, 3 or 5 bytes
+    var header: UInt64 = 0
+    withUnsafeMutableBytes(of: &header) {
+      $0.copyMemory(from: UnsafeRawBufferPointer(start: base + end, count: length))
     }
-    guard elements <= 0xffff_ffff else { throw .valueTooLarge(count: elements) }
-    let extra = elements <= 0xffff ? 2 : 4
-    reserve(extra)
     let body = offset + 1
-    memmove(base + body + extra, base + body, count - body)
-    count += extra
-    if extra == 2 {
-      base.storeBytes(of: marker16, toByteOffset: offset, as: UInt8.self)
-      base.storeBytes(of: UInt16(elements).bigEndian, toByteOffset: body, as: UInt16.self)
-    } else {
-      base.storeBytes(of: marker32, toByteOffset: offset, as: UInt8.self)
-      base.storeBytes(of: UInt32(elements).bigEndian, toByteOffset: body, as: UInt32.self)
+    if length > 1 { memmove(base + body + length - 1, base + body, end - body) }
+    withUnsafeBytes(of: &header) {
+      (base + offset).copyMemory(from: $0.baseAddress!, byteCount: length)
     }
+    count = end + length - 1
   }
 }
