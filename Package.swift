@@ -12,6 +12,10 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
   ],
   targets: [
     .systemLibrary(
@@ -29,6 +33,8 @@ let package = Package(
       dependencies: [
         "CLibMemcached",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ]
     ),
     .target(
@@ -37,6 +43,8 @@ let package = Package(
         "Memcached",
         "CZlib",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),
     .executableTarget(
@@ -62,7 +70,15 @@ let package = Package(
     ),
     .testTarget(
       name: "MCDUtilsTests",
-      dependencies: ["MCDUtils", "Memcached", "TestSupport"]
+      dependencies: [
+        "MCDUtils", "Memcached", "TestSupport",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "InMemoryLogging", package: "swift-log"),
+      ]
+    ),
+    .testTarget(
+      name: "CLITests",
+      dependencies: ["mcdutils", "Memcached", "TestSupport"]
     ),
   ],
   swiftLanguageModes: [.v6]

@@ -25,23 +25,6 @@ public struct MemcachedServerVersion: Sendable {
 }
 
 extension MemcachedClient {
-  /// The server that the configured distribution picks for a key (the original's
-  /// `_get_server`).
-  ///
-  /// The corresponding C function is `memcached_server_by_key`.
-  /// - Throws: ``MemcachedError`` for a bad key or when no server is configured.
-  public func server(forKey key: String) throws -> MemcachedServer {
-    try withKey(key, "server(forKey:)") { keyPointer, keyLength in
-      var rc = MEMCACHED_SUCCESS
-      guard let instance = memcached_server_by_key(memc, keyPointer, keyLength, &rc),
-        memcached_success(rc)
-      else {
-        throw self.error(rc == MEMCACHED_SUCCESS ? MEMCACHED_NO_SERVERS : rc, "server(forKey:)")
-      }
-      return self.server(for: instance)
-    }
-  }
-
   /// Times one real round trip to every server, in configuration order.
   ///
   /// libmemcached 1.1.4 answers `memcached_version` from a cache after its first call, so it is
@@ -138,12 +121,11 @@ extension MemcachedClient {
     for server in configuration.servers {
       var single = configuration
       single.servers = [server]
-      single.replicas = 0
-      single.removeFailedServers = false
-      // A configuration that was valid with every server stays valid with one of them.
-      guard let probe = try? MemcachedClient(configuration: single, logger: logger) else {
-        continue
-      }
+      // A configuration that was valid with every server stays valid with one of them. The
+      // probes keep no health of their own: each reports its server's state as it finds it.
+      let health = NodeHealth(configuration: single, logger: logger, tracking: false)
+      guard let probe = try? MemcachedClient(configuration: single, logger: logger, health: health)
+      else { continue }
       made.append(probe)
     }
     serverProbes = made

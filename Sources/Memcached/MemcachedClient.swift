@@ -8,51 +8,56 @@ import Logging
 /// A client is not thread-safe: use it from one thread or task at a time. To share connections
 /// across threads and tasks, use ``MemcachedPool``.
 ///
-/// A miss is `nil`, a CAS conflict or an `add` of an existing key is a value; everything else
-/// that fails throws ``MemcachedError``. Keys are checked before any I/O (see ``MemcachedKey``),
-/// and values larger than ``MemcachedConfiguration/maximumValueSize`` are refused before they are
-/// sent.
+/// Keys are checked before any I/O (see ``MemcachedKey``), and values larger than
+/// ``MemcachedConfiguration/maximumValueSize`` are refused before they are sent.
 ///
 /// ```swift
 /// let client = try MemcachedClient(configuration: .init(serverLines: "127.0.0.1:11211"))
 /// try client.set("greeting", value: Array("hello".utf8), expiration: .seconds(60))
 /// let item = try client.get("greeting")  // MemcachedItem?
 /// ```
-public final class MemcachedClient {
+public final class MemcachedClient: MemcachedOperations {
   /// The configuration the client was made with.
   public let configuration: MemcachedConfiguration
   let logger: Logger
   let memc: UnsafeMutablePointer<memcached_st>
   let result: UnsafeMutablePointer<memcached_result_st>
   let prefixLength: Int
+  /// What the client (and every client of its pool) knows about which nodes are down.
+  let health: NodeHealth
   /// One single-server client per server, for the per-server calls (`ping`, `stats`,
   /// `version`), made on first use.
   var serverProbes: [MemcachedClient]?
   var probeIsWarm = false
+  /// The node every operation goes to while ``onNode(_:_:)`` runs.
+  var pinnedNode: Int?
+  /// For each node, a group key that libmemcached's hash sends to that node, made on first use.
+  var groupKeys: [[CChar]]?
 
   /// Creates a client. No connection is opened until the first operation.
   ///
   /// - Parameters:
   ///   - configuration: servers and behaviors.
-  ///   - logger: where server failures and ejections are logged, as warnings.
+  ///   - logger: where server failures are logged, as warnings.
   /// - Throws: ``MemcachedError`` with ``MemcachedReturnCode/invalidConfiguration`` when the
   ///   configuration is inconsistent, or libmemcached's code when it refuses a setting.
-  public init(
-    configuration: MemcachedConfiguration,
-    logger: Logger = Logger(label: "mcdutils.memcached", factory: { _ in SwiftLogNoOpLogHandler() })
-  ) throws {
+  public convenience init(configuration: MemcachedConfiguration, logger: Logger = .disabled)
+    throws
+  {
+    try self.init(
+      configuration: configuration, logger: logger,
+      health: NodeHealth(configuration: configuration, logger: logger))
+  }
+
+  init(configuration: MemcachedConfiguration, logger: Logger, health: NodeHealth) throws {
     try configuration.validate()
-    let (effective, notes) = configuration.effective()
-    for note in notes {
-      logger.info("\(note)")
-    }
     guard let memc = memcached_create(nil) else {
       throw MemcachedError(
         returnCode: .memoryAllocationFailure, message: "memcached_create failed",
         operation: "configure")
     }
     do {
-      try effective.apply(to: memc)
+      try configuration.apply(to: memc)
     } catch {
       memcached_free(memc)
       throw error
@@ -67,11 +72,12 @@ public final class MemcachedClient {
         returnCode: .memoryAllocationFailure, message: "memcached_result_create failed",
         operation: "configure")
     }
-    self.configuration = effective
+    self.configuration = configuration
     self.logger = logger
     self.memc = memc
     self.result = result
-    self.prefixLength = effective.keyPrefix.utf8.count
+    self.prefixLength = configuration.keyPrefix.utf8.count
+    self.health = health
   }
 
   deinit {
@@ -84,23 +90,20 @@ public final class MemcachedClient {
 
   /// Reads one item; `nil` on a miss.
   ///
-  /// The corresponding C functions are `memcached_mget` and `memcached_fetch_result`.
+  /// The corresponding C function is `memcached_get_by_key`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   public func get(_ key: String) throws -> MemcachedItem? {
-    try retrying(read: true) { try getOnce(key) }
-  }
-
-  private func getOnce(_ key: String) throws -> MemcachedItem? {
-    try withKey(key, "get") { keyPointer, keyLength in
+    try call("get", key, read: true) { group, groupLength, key, keyLength in
       // memcached_get sends one non-quiet GETK; an mget of one key sends GETKQ and NOOP, and
       // reading the second answer costs a third more CPU and wall time per call.
       var length = 0
       var flags: UInt32 = 0
       var rc = MEMCACHED_SUCCESS
-      let value = memcached_get(memc, keyPointer, keyLength, &length, &flags, &rc)
+      let value = memcached_get_by_key(
+        memc, group, groupLength, key, keyLength, &length, &flags, &rc)
       defer { free(value) }
       if rc == MEMCACHED_NOTFOUND { return nil }
-      guard memcached_success(rc) else { throw self.error(rc, "get", key: key) }
+      guard memcached_success(rc) else { throw failure(rc) }
       let bytes =
         value.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
       // memcached_get leaves the item's CAS value in the handle's own result (a public field of
@@ -112,15 +115,11 @@ public final class MemcachedClient {
 
   /// Reads many items with one request per server; returns the hits, by key.
   ///
-  /// The corresponding C functions are `memcached_mget` and `memcached_fetch_result`.
+  /// The corresponding C functions are `memcached_mget_by_key` and `memcached_fetch_result`.
   /// - Throws: ``MemcachedError`` for a bad key, or when a server failed (a miss cannot be told
   ///   from a failure, so partial results are not returned).
   public func getMulti(_ keys: [String]) throws -> [String: MemcachedItem] {
     if keys.isEmpty { return [:] }
-    return try retrying(read: true) { try getMultiOnce(keys) }
-  }
-
-  private func getMultiOnce(_ keys: [String]) throws -> [String: MemcachedItem] {
     var buffer: [UInt8] = []
     var ends: [Int] = []
     ends.reserveCapacity(keys.count)
@@ -133,9 +132,7 @@ public final class MemcachedClient {
       }
       ends.append(buffer.count - 1)
     }
-    var found: [String: MemcachedItem] = [:]
-    found.reserveCapacity(keys.count)
-    try buffer.withUnsafeBufferPointer { raw in
+    return try buffer.withUnsafeBufferPointer { raw in
       try raw.withMemoryRebound(to: CChar.self) { chars in
         var pointers: [UnsafePointer<CChar>?] = []
         var lengths: [Int] = []
@@ -147,12 +144,63 @@ public final class MemcachedClient {
           lengths.append(end - start)
           start = end + 1
         }
-        let rc = memcached_mget(memc, &pointers, &lengths, keys.count)
-        guard memcached_success(rc) else { throw self.error(rc, "getMulti") }
-        try drainResults { found[$0.0] = $0.1 }
+        var found: [String: MemcachedItem] = [:]
+        found.reserveCapacity(keys.count)
+        var failed: MemcachedError?
+        if pinnedNode == nil && !health.anyDown {
+          // Every node is up: one mget, spread by libmemcached's own hash.
+          let rc = memcached_mget_by_key(memc, nil, 0, &pointers, &lengths, keys.count)
+          do {
+            guard memcached_success(rc) else { throw failure(rc) }
+            try drainResults { found[$0.0] = $0.1 }
+            return found
+          } catch let failure as Failure {
+            let error = self.error(failure.rc, "getMulti")
+            guard
+              shouldRetry(
+                error, failure.rc, node: nil, key: nil, keyLength: 0, read: true, attempt: 0)
+            else { throw error }
+            found.removeAll(keepingCapacity: true)
+            failed = error
+          }
+        }
+        while true {
+          // A node is down (or the call is pinned): one request per node the keys are routed to.
+          var groups: [Int?: [Int]] = [:]
+          do {
+            for index in keys.indices {
+              groups[try route(pointers[index]!, lengths[index]), default: []].append(index)
+            }
+          } catch {
+            throw failed ?? error
+          }
+          var failedGroup: Int?? = nil
+          do {
+            for (node, indices) in groups {
+              failedGroup = node
+              var groupPointers = indices.map { pointers[$0] }
+              var groupLengths = indices.map { lengths[$0] }
+              let rc = try withGroupKey(node) { group, groupLength in
+                memcached_mget_by_key(
+                  memc, group, groupLength, &groupPointers, &groupLengths, indices.count)
+              }
+              guard memcached_success(rc) else { throw failure(rc) }
+              try drainResults { found[$0.0] = $0.1 }
+            }
+            return found
+          } catch let failure as Failure {
+            let error = self.error(failure.rc, "getMulti")
+            guard
+              shouldRetry(
+                error, failure.rc, node: failedGroup ?? nil, key: nil, keyLength: 0, read: true,
+                attempt: failed == nil ? 0 : 1)
+            else { throw failed ?? error }
+            failed = error
+            found.removeAll(keepingCapacity: true)
+          }
+        }
       }
     }
-    return found
   }
 
   /// Fetches every pending result of an `mget`, then checks how the fetch ended.
@@ -178,23 +226,19 @@ public final class MemcachedClient {
         ))
     }
     guard rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND || memcached_success(rc) else {
-      throw error(rc, "get")
+      throw failure(rc)
     }
   }
 
   /// Whether an item exists, without reading its value.
   ///
-  /// The corresponding C function is `memcached_exist`.
+  /// The corresponding C function is `memcached_exist_by_key`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   public func exists(_ key: String) throws -> Bool {
-    try retrying(read: true) { try existsOnce(key) }
-  }
-
-  private func existsOnce(_ key: String) throws -> Bool {
-    try withKey(key, "exists") { keyPointer, keyLength in
-      let rc = memcached_exist(memc, keyPointer, keyLength)
+    try call("exists", key, read: true) { group, groupLength, key, keyLength in
+      let rc = memcached_exist_by_key(memc, group, groupLength, key, keyLength)
       if rc == MEMCACHED_NOTFOUND { return false }
-      guard memcached_success(rc) else { throw self.error(rc, "exists", key: key) }
+      guard memcached_success(rc) else { throw failure(rc) }
       return true
     }
   }
@@ -203,80 +247,80 @@ public final class MemcachedClient {
 
   /// Stores an item, whether or not it exists.
   ///
-  /// The corresponding C function is `memcached_set`.
+  /// The corresponding C function is `memcached_set_by_key`.
   /// - Throws: ``MemcachedError``: a bad key, a value over the maximum
   ///   (``MemcachedReturnCode/e2big``), or a failed server.
   public func set(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
   ) throws {
     try store("set", key, value) {
-      memcached_set($0, $1, $2, $3, $4, expiration.wireValue, flags)
-    } interpret: { rc in
-      guard memcached_success(rc) else { throw error(rc, "set", key: key) }
+      memcached_set_by_key($0, $1, $2, $3, $4, $5, $6, expiration.wireValue, flags)
+    } interpret: {
+      guard memcached_success($0) else { throw failure($0) }
     }
   }
 
   /// Stores an item only if the key does not exist; returns whether it was stored.
   ///
-  /// The corresponding C function is `memcached_add`.
+  /// The corresponding C function is `memcached_add_by_key`.
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
   public func add(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
   ) throws -> Bool {
     try store("add", key, value) {
-      memcached_add($0, $1, $2, $3, $4, expiration.wireValue, flags)
+      memcached_add_by_key($0, $1, $2, $3, $4, $5, $6, expiration.wireValue, flags)
     } interpret: {
-      try stored($0, "add", key)
+      try stored($0)
     }
   }
 
   /// Stores an item only if the key exists; returns whether it was stored.
   ///
-  /// The corresponding C function is `memcached_replace`.
+  /// The corresponding C function is `memcached_replace_by_key`.
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
   public func replace(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
   ) throws -> Bool {
     try store("replace", key, value) {
-      memcached_replace($0, $1, $2, $3, $4, expiration.wireValue, flags)
+      memcached_replace_by_key($0, $1, $2, $3, $4, $5, $6, expiration.wireValue, flags)
     } interpret: {
-      try stored($0, "replace", key)
+      try stored($0)
     }
   }
 
   /// Appends bytes to an existing item; returns `false` when the key does not exist.
   ///
-  /// The corresponding C function is `memcached_append`. memcached keeps the item's flags and
-  /// expiration.
+  /// The corresponding C function is `memcached_append_by_key`. memcached keeps the item's flags
+  /// and expiration.
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
   public func append(_ key: String, value: [UInt8]) throws -> Bool {
     try store("append", key, value) {
-      memcached_append($0, $1, $2, $3, $4, 0, 0)
+      memcached_append_by_key($0, $1, $2, $3, $4, $5, $6, 0, 0)
     } interpret: {
-      try stored($0, "append", key)
+      try stored($0)
     }
   }
 
   /// Prepends bytes to an existing item; returns `false` when the key does not exist.
   ///
-  /// The corresponding C function is `memcached_prepend`. memcached keeps the item's flags and
-  /// expiration.
+  /// The corresponding C function is `memcached_prepend_by_key`. memcached keeps the item's
+  /// flags and expiration.
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
   public func prepend(_ key: String, value: [UInt8]) throws -> Bool {
     try store("prepend", key, value) {
-      memcached_prepend($0, $1, $2, $3, $4, 0, 0)
+      memcached_prepend_by_key($0, $1, $2, $3, $4, $5, $6, 0, 0)
     } interpret: {
-      try stored($0, "prepend", key)
+      try stored($0)
     }
   }
 
   /// Stores an item only if nobody wrote it since `cas` was read (compare-and-swap).
   ///
-  /// The corresponding C function is `memcached_cas`.
+  /// The corresponding C function is `memcached_cas_by_key`.
   /// - Returns: ``MemcachedCASResult/stored``, ``MemcachedCASResult/conflict`` or
   ///   ``MemcachedCASResult/notFound``.
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
@@ -285,13 +329,13 @@ public final class MemcachedClient {
     expiration: MemcachedExpiration = .never
   ) throws -> MemcachedCASResult {
     try store("cas", key, value) {
-      memcached_cas($0, $1, $2, $3, $4, expiration.wireValue, flags, cas)
+      memcached_cas_by_key($0, $1, $2, $3, $4, $5, $6, expiration.wireValue, flags, cas)
     } interpret: { rc in
       switch rc {
       case MEMCACHED_DATA_EXISTS: return .conflict
       case MEMCACHED_NOTFOUND: return .notFound
       default:
-        guard memcached_success(rc) else { throw error(rc, "cas", key: key) }
+        guard memcached_success(rc) else { throw failure(rc) }
         return .stored
       }
     }
@@ -299,18 +343,14 @@ public final class MemcachedClient {
 
   /// Deletes an item; returns whether it existed.
   ///
-  /// The corresponding C function is `memcached_delete`.
+  /// The corresponding C function is `memcached_delete_by_key`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   @discardableResult
   public func delete(_ key: String) throws -> Bool {
-    try retrying(read: false) { try deleteOnce(key) }
-  }
-
-  private func deleteOnce(_ key: String) throws -> Bool {
-    try withKey(key, "delete") { keyPointer, keyLength in
-      let rc = memcached_delete(memc, keyPointer, keyLength, 0)
+    try call("delete", key, read: false) { group, groupLength, key, keyLength in
+      let rc = memcached_delete_by_key(memc, group, groupLength, key, keyLength, 0)
       if rc == MEMCACHED_NOTFOUND { return false }
-      guard memcached_success(rc) else { throw self.error(rc, "delete", key: key) }
+      guard memcached_success(rc) else { throw failure(rc) }
       return true
     }
   }
@@ -319,8 +359,8 @@ public final class MemcachedClient {
   /// initial value is given.
   ///
   /// The corresponding C functions are `memcached_increment_by_key` and
-  /// `memcached_increment_with_initial` (binary protocol). memcached counters are unsigned 64-bit
-  /// decimal numbers and wrap around at 2^64.
+  /// `memcached_increment_with_initial_by_key` (binary protocol). memcached counters are
+  /// unsigned 64-bit decimal numbers and wrap around at 2^64.
   /// - Parameters:
   ///   - delta: how much to add.
   ///   - initial: the value to store when the key does not exist (binary protocol only).
@@ -339,7 +379,7 @@ public final class MemcachedClient {
   /// not exist and no initial value is given.
   ///
   /// The corresponding C functions are `memcached_decrement_by_key` and
-  /// `memcached_decrement_with_initial` (binary protocol).
+  /// `memcached_decrement_with_initial_by_key` (binary protocol).
   /// - Throws: ``MemcachedError`` as ``increment(_:by:initial:expiration:)``.
   @discardableResult
   public func decrement(
@@ -350,7 +390,7 @@ public final class MemcachedClient {
   }
 
   private func counter(
-    _ operation: String, _ key: String, _ delta: UInt64, _ initial: UInt64?,
+    _ operation: String, _ name: String, _ delta: UInt64, _ initial: UInt64?,
     _ expiration: MemcachedExpiration, up: Bool
   ) throws -> UInt64? {
     if initial != nil && !configuration.binaryProtocol {
@@ -358,50 +398,54 @@ public final class MemcachedClient {
         returnCode: .notSupported, message: "an initial value needs the binary protocol",
         operation: operation)
     }
-    return try retrying(read: false) {
-      try counterOnce(operation, key, delta, initial, expiration, up: up)
-    }
-  }
-
-  private func counterOnce(
-    _ operation: String, _ key: String, _ delta: UInt64, _ initial: UInt64?,
-    _ expiration: MemcachedExpiration, up: Bool
-  ) throws -> UInt64? {
-    try withKey(key, operation) { keyPointer, keyLength in
+    let counted = try call(operation, name, read: false) {
+      group, groupLength, key, keyLength -> UInt64?? in
       var value: UInt64 = 0
       let rc: memcached_return_t
       switch (initial, up) {
       case (let initial?, true):
-        rc = memcached_increment_with_initial(
-          memc, keyPointer, keyLength, delta, initial, expiration.wireValue, &value)
+        rc = memcached_increment_with_initial_by_key(
+          memc, group, groupLength, key, keyLength, delta, initial, expiration.wireValue, &value)
       case (let initial?, false):
-        rc = memcached_decrement_with_initial(
-          memc, keyPointer, keyLength, delta, initial, expiration.wireValue, &value)
+        rc = memcached_decrement_with_initial_by_key(
+          memc, group, groupLength, key, keyLength, delta, initial, expiration.wireValue, &value)
       case (nil, true):
-        rc = memcached_increment_by_key(memc, nil, 0, keyPointer, keyLength, delta, &value)
+        rc = memcached_increment_by_key(memc, group, groupLength, key, keyLength, delta, &value)
       case (nil, false):
-        rc = memcached_decrement_by_key(memc, nil, 0, keyPointer, keyLength, delta, &value)
+        rc = memcached_decrement_by_key(memc, group, groupLength, key, keyLength, delta, &value)
       }
-      if rc == MEMCACHED_NOTFOUND { return nil }
-      guard memcached_success(rc) else { throw self.error(rc, operation, key: key) }
-      return value
+      if rc == MEMCACHED_NOTFOUND { return .some(nil) }
+      // The binary protocol's "non-numeric value" status reaches us as an unknown read failure
+      // on a connection that is still fine; it is told apart below by reading the item.
+      if rc == MEMCACHED_UNKNOWN_READ_FAILURE && memcached_last_error_errno(memc) == 0 {
+        return nil
+      }
+      guard memcached_success(rc) else { throw failure(rc) }
+      return .some(value)
     }
+    if let counted { return counted }
+    if let item = try get(name),
+      UInt64(String(decoding: item.value, as: UTF8.self).trimmingCharacters(in: .whitespaces))
+        == nil
+    {
+      throw MemcachedError.notANumber(operation: operation)
+    }
+    throw MemcachedError(
+      returnCode: .unknownReadFailure, message: "the server's answer could not be read",
+      operation: operation)
   }
 
   /// Sets a new expiration on an item without reading it; returns whether it existed.
   ///
-  /// The corresponding C function is `memcached_touch`.
+  /// The corresponding C function is `memcached_touch_by_key`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   @discardableResult
   public func touch(_ key: String, expiration: MemcachedExpiration) throws -> Bool {
-    try retrying(read: false) { try touchOnce(key, expiration) }
-  }
-
-  private func touchOnce(_ key: String, _ expiration: MemcachedExpiration) throws -> Bool {
-    try withKey(key, "touch") { keyPointer, keyLength in
-      let rc = memcached_touch(memc, keyPointer, keyLength, expiration.wireValue)
+    try call("touch", key, read: false) { group, groupLength, key, keyLength in
+      let rc = memcached_touch_by_key(
+        memc, group, groupLength, key, keyLength, expiration.wireValue)
       if rc == MEMCACHED_NOTFOUND { return false }
-      guard memcached_success(rc) else { throw self.error(rc, "touch", key: key) }
+      guard memcached_success(rc) else { throw failure(rc) }
       return true
     }
   }
@@ -444,39 +488,84 @@ public final class MemcachedClient {
     }
   }
 
-  /// Checks the key and the value size, runs one libmemcached storage call and interprets its
-  /// return code, trying again where ``retrying(read:_:)`` allows.
+  /// What an operation's body throws for a failed return code; ``call(_:_:read:_:)`` adds the
+  /// operation, the key and the server.
+  struct Failure: Error {
+    let rc: memcached_return_t
+  }
+
+  @inline(__always)
+  func failure(_ rc: memcached_return_t) -> Failure { Failure(rc: rc) }
+
+  /// Runs one keyed libmemcached call: checks the key, picks the node (see ``route(_:_:)``),
+  /// hands the group key and the key to `body`, and turns a ``Failure`` into a
+  /// ``MemcachedError``, trying once more on another node where ``shouldRetry`` allows.
+  @inline(__always)
+  func call<R>(
+    _ operation: String, _ name: String, read: Bool,
+    _ body: (UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int) throws -> R
+  ) throws -> R {
+    try withKey(name, operation) { key, keyLength in
+      var failed: MemcachedError?
+      while true {
+        let node: Int?
+        do {
+          node = try route(key, keyLength)
+        } catch {
+          // Nowhere left to try again: what went wrong first says more than "no server".
+          throw failed ?? error
+        }
+        do {
+          guard let node else { return try body(key, keyLength, key, keyLength) }
+          return try withGroupKey(node) { group, groupLength in
+            try body(group!, groupLength, key, keyLength)
+          }
+        } catch let failure as Failure {
+          let error = self.error(failure.rc, operation, key: name)
+          guard
+            shouldRetry(
+              error, failure.rc, node: node, key: key, keyLength: keyLength, read: read,
+              attempt: failed == nil ? 0 : 1)
+          else { throw failed ?? error }
+          failed = error
+        }
+      }
+    }
+  }
+
+  /// Checks the key and the value size, then runs one libmemcached storage call (given the
+  /// handle, the group key, the key and the value) through ``call(_:_:read:_:)`` and interprets
+  /// its return code.
   @inline(__always)
   private func store<R>(
-    _ operation: String, _ key: String, _ value: [UInt8],
-    _ call: (
-      UnsafeMutablePointer<memcached_st>, UnsafePointer<CChar>, Int, UnsafePointer<CChar>?, Int
+    _ operation: String, _ name: String, _ value: [UInt8],
+    _ send: (
+      UnsafeMutablePointer<memcached_st>, UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int,
+      UnsafePointer<CChar>?, Int
     ) -> memcached_return_t,
     interpret: (memcached_return_t) throws -> R
   ) throws -> R {
     guard value.count <= configuration.maximumValueSize else {
-      try withKey(key, operation) { _, _ in }
+      try withKey(name, operation) { _, _ in }
       throw MemcachedError.itemTooLarge(
         size: value.count, maximum: configuration.maximumValueSize, operation: operation)
     }
-    return try retrying(read: false) {
-      let rc = try withKey(key, operation) { keyPointer, keyLength in
-        value.withUnsafeBytes { bytes in
-          call(
-            memc, keyPointer, keyLength, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
-            bytes.count)
-        }
+    return try call(operation, name, read: false) { group, groupLength, key, keyLength in
+      let rc = value.withUnsafeBytes { bytes in
+        send(
+          memc, group, groupLength, key, keyLength,
+          bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
       }
       return try interpret(rc)
     }
   }
 
-  private func stored(_ rc: memcached_return_t, _ operation: String, _ key: String) throws -> Bool {
+  private func stored(_ rc: memcached_return_t) throws -> Bool {
     switch rc {
     case MEMCACHED_NOTSTORED, MEMCACHED_DATA_EXISTS, MEMCACHED_NOTFOUND:
       return false
     default:
-      guard memcached_success(rc) else { throw error(rc, operation, key: key) }
+      guard memcached_success(rc) else { throw failure(rc) }
       return true
     }
   }

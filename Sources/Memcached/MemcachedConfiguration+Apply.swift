@@ -1,19 +1,6 @@
 internal import CLibMemcached
 
 extension MemcachedConfiguration {
-  /// The configuration with the adjustments libmemcached needs, and the notes to log about them.
-  func effective() -> (configuration: MemcachedConfiguration, notes: [String]) {
-    var copy = self
-    var notes: [String] = []
-    if copy.replicas > 0 && copy.removeFailedServers {
-      // Taking a server out rebuilds the ring, after which reads no longer find the replica
-      // (measured with libmemcached 1.1.4): replicas only help with the server left in place.
-      copy.removeFailedServers = false
-      notes.append("replicas > 0: removeFailedServers turned off so that replicas stay readable")
-    }
-    return (copy, notes)
-  }
-
   /// Checks what libmemcached would otherwise accept and misbehave with.
   func validate() throws {
     func bad(_ message: String) -> MemcachedError {
@@ -21,9 +8,7 @@ extension MemcachedConfiguration {
         returnCode: .invalidConfiguration, message: message, operation: "configure")
     }
     if replicas < 0 { throw bad("replicas must be 0 or more") }
-    if replicas > 0 && !binaryProtocol { throw bad("replicas need the binary protocol") }
     if credentials != nil && !binaryProtocol { throw bad("SASL needs the binary protocol") }
-    if serverFailureLimit < 1 { throw bad("serverFailureLimit must be 1 or more") }
     if poolSize < 1 { throw bad("poolSize must be 1 or more") }
     if asyncExecution.allowsInline
       && (asyncExecution.slowCallThreshold <= .zero || asyncExecution.backoff < .zero)
@@ -39,7 +24,7 @@ extension MemcachedConfiguration {
         throw bad("keyPrefix contains a space or a control character")
       }
     }
-    for duration in [connectTimeout, pollTimeout, sendTimeout, receiveTimeout]
+    for duration in [connectTimeout, pollTimeout, sendTimeout, receiveTimeout, retryTimeout]
     where duration <= .zero {
       throw bad("timeouts must be positive")
     }
@@ -67,18 +52,18 @@ extension MemcachedConfiguration {
     case .modula:
       try set(MEMCACHED_BEHAVIOR_DISTRIBUTION, UInt64(MEMCACHED_DISTRIBUTION_MODULA.rawValue))
     }
-    if binaryProtocol {
-      try set(MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS, UInt64(replicas))
-    }
-    try set(MEMCACHED_BEHAVIOR_RANDOMIZE_REPLICA_READ, randomizeReplicaReads ? 1 : 0)
-    try set(MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, removeFailedServers ? 1 : 0)
-    try set(MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, UInt64(serverFailureLimit))
-    try set(MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, Self.wholeSeconds(retryTimeout))
-    try set(MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, Self.wholeSeconds(deadTimeout))
-    try set(MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, Self.milliseconds(connectTimeout))
-    try set(MEMCACHED_BEHAVIOR_POLL_TIMEOUT, Self.milliseconds(pollTimeout))
-    try set(MEMCACHED_BEHAVIOR_SND_TIMEOUT, Self.microseconds(sendTimeout))
-    try set(MEMCACHED_BEHAVIOR_RCV_TIMEOUT, Self.microseconds(receiveTimeout))
+    // libmemcached's own failure handling stays out of the way: no ejection, no replicas, and
+    // no per-handle timeout state (which would refuse calls to a node for up to a second after
+    // it came back). Which nodes are down is tracked once per pool, by NodeHealth.
+    try set(MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS, 0)
+    try set(MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0)
+    try set(MEMCACHED_BEHAVIOR_SERVER_TIMEOUT_LIMIT, UInt64(UInt32.max))
+    try set(MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0)
+    try set(
+      MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, max(1, connectTimeout.saturatingMicroseconds / 1000))
+    try set(MEMCACHED_BEHAVIOR_POLL_TIMEOUT, max(1, pollTimeout.saturatingMicroseconds / 1000))
+    try set(MEMCACHED_BEHAVIOR_SND_TIMEOUT, sendTimeout.saturatingMicroseconds)
+    try set(MEMCACHED_BEHAVIOR_RCV_TIMEOUT, receiveTimeout.saturatingMicroseconds)
     try set(MEMCACHED_BEHAVIOR_TCP_NODELAY, tcpNoDelay ? 1 : 0)
     try set(MEMCACHED_BEHAVIOR_TCP_KEEPALIVE, tcpKeepAlive ? 1 : 0)
 
@@ -114,18 +99,5 @@ extension MemcachedConfiguration {
           operation: "configure", server: server)
       }
     }
-  }
-
-  private static func wholeSeconds(_ duration: Duration) -> UInt64 {
-    UInt64(max(0, duration.components.seconds))
-  }
-
-  private static func milliseconds(_ duration: Duration) -> UInt64 {
-    max(1, microseconds(duration) / 1000)
-  }
-
-  private static func microseconds(_ duration: Duration) -> UInt64 {
-    let (seconds, attoseconds) = duration.components
-    return UInt64(max(0, seconds)) * 1_000_000 + UInt64(max(0, attoseconds)) / 1_000_000_000_000
   }
 }

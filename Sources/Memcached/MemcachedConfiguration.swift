@@ -2,7 +2,8 @@
 ///
 /// Every libmemcached behavior a service may need is a field here, applied to libmemcached in
 /// one place. The defaults suit a session store on a local network: binary protocol, consistent
-/// hashing, short timeouts, failed servers taken out of the ring and retried.
+/// hashing, short timeouts, the keys of a node that is down sent to the others until a probe
+/// finds it back.
 ///
 /// ```swift
 /// var configuration = try MemcachedConfiguration(serverLines: "10.0.0.5:11211\n10.0.0.6:11211")
@@ -24,6 +25,8 @@ public struct MemcachedConfiguration: Sendable {
   }
 
   /// SASL credentials (they require the binary protocol).
+  ///
+  /// The password never appears in a description, a log line or an error.
   public struct Credentials: Sendable, Hashable, CustomStringConvertible,
     CustomDebugStringConvertible
   {
@@ -50,41 +53,26 @@ public struct MemcachedConfiguration: Sendable {
   public var servers: [MemcachedServer]
 
   /// Use memcached's binary protocol (`MEMCACHED_BEHAVIOR_BINARY_PROTOCOL`). Default `true`:
-  /// replicas, `increment` with an initial value and SASL need it.
+  /// `increment` with an initial value and SASL need it.
   public var binaryProtocol = true
 
   /// How keys are spread over the servers. Default ``Distribution/consistent``.
   public var distribution = Distribution.consistent
 
-  /// How many other servers also store each item (`MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS`,
-  /// binary protocol only). Default 0. With 1, an item stays readable when the server that
-  /// holds it dies, at the price of twice the writes. Replicas are only consulted while
-  /// ``removeFailedServers`` is off, because taking a server out rebuilds the ring; turn that off
-  /// when you turn this on (the client does it for you and says so in its log).
+  /// How many further nodes hold a copy of every replicated item: MCDUtils' sessions, written
+  /// to the key's node and this many more (see ``MemcachedOperations/nodes(forKey:replicas:)``).
+  /// Default 0. Plain client calls never replicate: libmemcached's own replication covers only
+  /// `set`, and leaves stale copies behind after a `cas`.
   public var replicas = 0
 
-  /// Read from a random replica instead of the primary first
-  /// (`MEMCACHED_BEHAVIOR_RANDOMIZE_REPLICA_READ`). Default `false`.
-  public var randomizeReplicaReads = false
+  /// Send the keys of a node that is known to be down to the next live node of their ranking,
+  /// as long as it stays down. Default `true`. With `false`, calls for its keys fail at once with
+  /// ``MemcachedReturnCode/serverMarkedDead`` until a probe finds the node back.
+  public var failover = true
 
-  /// Take a server out of the ring after ``serverFailureLimit`` consecutive failures
-  /// (`MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS`), so its keys go to the other servers until
-  /// ``deadTimeout`` has passed. Default `true`; forced off when ``replicas`` > 0.
-  public var removeFailedServers = true
-
-  /// Consecutive failures after which a server is taken out
-  /// (`MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT`). Default 2: one lost packet is no reason.
-  public var serverFailureLimit = 2
-
-  /// How long a server that failed is left alone before the next attempt
-  /// (`MEMCACHED_BEHAVIOR_RETRY_TIMEOUT`, whole seconds). Default 2 s.
-  public var retryTimeout: Duration = .seconds(2)
-
-  /// How long a server taken out of the ring stays out before it is tried again
-  /// (`MEMCACHED_BEHAVIOR_DEAD_TIMEOUT`, whole seconds). Default 10 s. libmemcached's default of
-  /// 0 means a removed server never comes back, which turns a restart into a permanent loss of
-  /// capacity.
-  public var deadTimeout: Duration = .seconds(10)
+  /// How often a node that is down is probed, to put it back when it answers. Default 1 s; the
+  /// first probe comes after at most 100 ms, so a blip costs little.
+  public var retryTimeout: Duration = .seconds(1)
 
   /// How long to wait for a TCP connection (`MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT`). Default
   /// 500 ms: memcached on a healthy network answers in well under a millisecond.

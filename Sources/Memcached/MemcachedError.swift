@@ -106,12 +106,15 @@ public struct MemcachedReturnCode: RawRepresentable, Hashable, Sendable, CustomS
   public static let poolTimeout = Self(rawValue: 1001)
   /// This package's code: the server list or configuration is invalid.
   public static let invalidConfiguration = Self(rawValue: 1002)
+  /// This package's code: the pool was shut down and lends no more connections.
+  public static let poolShutDown = Self(rawValue: 1003)
 
   /// The libmemcached name of the code, such as `MEMCACHED_TIMEOUT`.
   public var description: String {
     switch self {
     case .poolTimeout: return "MCDUTILS_POOL_TIMEOUT"
     case .invalidConfiguration: return "MCDUTILS_INVALID_CONFIGURATION"
+    case .poolShutDown: return "MCDUTILS_POOL_SHUT_DOWN"
     default:
       guard rawValue >= 0, rawValue < Int32(MEMCACHED_MAXIMUM_RETURN.rawValue) else {
         return "MEMCACHED_RETURN(\(rawValue))"
@@ -138,8 +141,9 @@ public struct MemcachedReturnCode: RawRepresentable, Hashable, Sendable, CustomS
 /// ``MemcachedPool``.
 ///
 /// A miss, a CAS conflict and an `add` of an existing key are not errors: they are values.
-/// Everything else that fails throws this error. Its ``description`` leaves keys out unless
-/// ``MemcachedConfiguration/publicKeysInErrors`` is on, because keys are often session ids.
+/// Everything else that fails throws this error, with its facts as fields. Its ``description``
+/// leaves keys out unless ``MemcachedConfiguration/publicKeysInErrors`` is on, because keys are
+/// often session ids.
 public struct MemcachedError: Error, Sendable, CustomStringConvertible {
   /// The return code, such as ``MemcachedReturnCode/timeout``.
   public let returnCode: MemcachedReturnCode
@@ -153,10 +157,16 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
   public let key: String?
   /// The system `errno` behind a connection error, when libmemcached reports one.
   public let systemErrno: Int32?
+  /// For a value refused as too large (``MemcachedReturnCode/e2big``) before it was sent: its
+  /// size in bytes.
+  public let valueSize: Int?
+  /// For a value refused as too large before it was sent: the largest size allowed.
+  public let maximumValueSize: Int?
 
-  internal init(
+  package init(
     returnCode: MemcachedReturnCode, message: String, operation: String,
-    server: MemcachedServer? = nil, key: String? = nil, systemErrno: Int32? = nil
+    server: MemcachedServer? = nil, key: String? = nil, systemErrno: Int32? = nil,
+    valueSize: Int? = nil, maximumValueSize: Int? = nil
   ) {
     self.returnCode = returnCode
     self.message = message
@@ -164,17 +174,20 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
     self.server = server
     self.key = key
     self.systemErrno = systemErrno
+    self.valueSize = valueSize
+    self.maximumValueSize = maximumValueSize
   }
 
   /// A value larger than the maximum, refused before it was stored.
-  public static func itemTooLarge(size: Int, maximum: Int, operation: String) -> MemcachedError {
+  package static func itemTooLarge(size: Int, maximum: Int, operation: String) -> MemcachedError {
     MemcachedError(
       returnCode: .e2big, message: "the value is \(size) bytes; the maximum is \(maximum)",
-      operation: operation)
+      operation: operation, valueSize: size, maximumValueSize: maximum)
   }
 
-  /// A counter operation on an item that is not a decimal number.
-  public static func notANumber(operation: String) -> MemcachedError {
+  /// A counter operation on an item that is not a decimal number: what memcached's text protocol
+  /// answers, whichever store or protocol was asked.
+  package static func notANumber(operation: String) -> MemcachedError {
     MemcachedError(
       returnCode: .clientError,
       message: "cannot increment or decrement non-numeric value", operation: operation)
@@ -182,7 +195,7 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
 
   /// Whether the server refused the connection (nothing listens at its address).
   public var isConnectionRefused: Bool {
-    systemErrno == ECONNREFUSED || message.localizedLowercase.contains("connection refused")
+    systemErrno == ECONNREFUSED
   }
 
   /// Whether the server did not answer within the configured timeouts.
@@ -201,10 +214,25 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
   }
 
   /// Whether no server could serve the request: none configured, or every one failed or is
-  /// temporarily taken out of service.
+  /// known to be down.
   public var isNoServerAvailable: Bool {
     returnCode == .noServers || returnCode == .serverMarkedDead
       || returnCode == .serverTemporarilyDisabled
+  }
+
+  /// Whether the store could not be reached or did not answer (refused, timed out, dropped the
+  /// connection, known to be down, no connection to be had), as opposed to an answer about the
+  /// item or the request.
+  public var isUnavailable: Bool {
+    isConnectionRefused || Self.isUnavailable(returnCode)
+  }
+
+  static func isUnavailable(_ code: MemcachedReturnCode) -> Bool {
+    [
+      MemcachedReturnCode.timeout, .noServers, .serverMarkedDead, .serverTemporarilyDisabled,
+      .connectionFailure, .writeFailure, .readFailure, .unknownReadFailure, .errno,
+      .hostLookupFailure, .partialRead, .protocolError, .someErrors, .poolTimeout, .poolShutDown,
+    ].contains(code)
   }
 
   /// A one-line description: the operation, the server, the code and the message.

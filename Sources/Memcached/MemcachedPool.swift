@@ -4,52 +4,51 @@ import Logging
 
 /// A thread-safe pool of ``MemcachedClient`` connections, shared by threads and tasks.
 ///
-/// `withClient { }` borrows a client for a block of blocking calls; the `async` operations
-/// (``get(_:)``, ``set(_:value:flags:expiration:)``, …) borrow one and run the blocking libmemcached
-/// call where ``MemcachedConfiguration/asyncExecution`` says: by default on the calling task's
-/// thread while the servers answer promptly and no other call of the process does so (at most
-/// one thread of Swift's cooperative pool is ever held), and otherwise on a dispatch queue of the
-/// connection's own, so a server that hangs cannot starve unrelated tasks.
+/// The blocking ``withConnection(_:)-(MemcachedClient)->R`` borrows a client on the calling thread;
+/// the async form, and the async operations built on it (``MemcachedConnectionSource/get(_:)``,
+/// …), run the blocking libmemcached call where ``MemcachedConfiguration/asyncExecution`` says.
 ///
 /// ```swift
 /// let pool = try MemcachedPool(configuration: configuration, logger: logger)
 /// try await pool.set("greeting", value: Array("hello".utf8))
 /// let item = try await pool.get("greeting")
+/// await pool.shutdown()
 /// ```
 ///
 /// At most ``MemcachedConfiguration/poolSize`` connections are opened, on demand. A borrower
 /// waits at most ``MemcachedConfiguration/poolCheckoutTimeout`` for one to be free, then gets
-/// ``MemcachedReturnCode/poolTimeout``.
-public final class MemcachedPool: Sendable {
+/// ``MemcachedReturnCode/poolTimeout``. Every connection shares one view of which nodes are
+/// down.
+public final class MemcachedPool: MemcachedConnectionSource {
   /// The configuration every connection is made with.
   public let configuration: MemcachedConfiguration
   private let logger: Logger
   let state: PoolState
-  let inline: InlineCalls
+  let execution: AsyncExecution
+  let health: NodeHealth
 
   /// Creates a pool; connections are opened when first borrowed.
   ///
   /// - Throws: ``MemcachedError`` when the configuration is invalid (checked at once by making
   ///   the first client).
-  public init(
-    configuration: MemcachedConfiguration,
-    logger: Logger = Logger(label: "mcdutils.memcached", factory: { _ in SwiftLogNoOpLogHandler() })
-  ) throws {
-    let first = try MemcachedClient(configuration: configuration, logger: logger)
-    self.configuration = first.configuration
+  public init(configuration: MemcachedConfiguration, logger: Logger = .disabled) throws {
+    let health = NodeHealth(configuration: configuration, logger: logger)
+    let first = try MemcachedClient(configuration: configuration, logger: logger, health: health)
+    self.configuration = configuration
     self.logger = logger
+    self.health = health
     self.state = PoolState(size: configuration.poolSize)
-    self.inline = InlineCalls(policy: configuration.asyncExecution)
+    self.execution = AsyncExecution(policy: configuration.asyncExecution)
     state.release(PooledConnection(first))
   }
 
   /// Borrows a client for the duration of `body`, on the calling thread.
   ///
   /// This blocks the calling thread while it waits and while `body` talks to memcached: call it
-  /// from threads of your own, not from async code (use the `async` operations there).
-  /// - Throws: ``MemcachedReturnCode/poolTimeout`` when no connection became free in time, or what
-  ///   `body` throws.
-  public func withClient<R>(_ body: (MemcachedClient) throws -> R) throws -> R {
+  /// from threads of your own, not from async code (use the async form there).
+  /// - Throws: ``MemcachedReturnCode/poolTimeout`` when no connection became free in time,
+  ///   ``MemcachedReturnCode/poolShutDown`` after ``shutdown()``, or what `body` throws.
+  public func withConnection<R>(_ body: (MemcachedClient) throws -> R) throws -> R {
     if let held = HeldConnection.connection(of: state) { return try body(held.client) }
     let connection = try state.checkout(
       timeout: configuration.poolCheckoutTimeout, make: makeConnection)
@@ -57,32 +56,32 @@ public final class MemcachedPool: Sendable {
     return try body(connection.client)
   }
 
-  /// Borrows a client and runs `body` with it: on the calling task's thread when
-  /// ``MemcachedConfiguration/asyncExecution`` allows it now, and otherwise on the connection's
-  /// own dispatch queue, off Swift's cooperative thread pool.
+  /// Borrows a client and runs `body` with it where ``MemcachedConfiguration/asyncExecution``
+  /// says: on the calling task's thread while that is safe, otherwise on the connection's own
+  /// dispatch queue, off Swift's cooperative thread pool. Blocking pool calls made inside `body`
+  /// use the same connection.
   ///
-  /// - Throws: ``MemcachedReturnCode/poolTimeout`` when no connection became free in time,
-  ///   `CancellationError` when the task was cancelled while waiting, or what `body` throws.
-  public func withClient<R: Sendable>(
+  /// - Throws: as the blocking form, and `CancellationError` when the task was cancelled while
+  ///   waiting for a connection.
+  public func withConnection<R: Sendable>(
     _ body: @escaping @Sendable (MemcachedClient) throws -> R
   ) async throws -> R {
-    if let result = try inline.runIfAllowed(state, make: makeConnection, { try body($0.client) }) {
-      return result
-    }
-    let connection = try await state.checkout(
-      timeout: configuration.poolCheckoutTimeout, make: makeConnection)
-    let (state, inline) = (self.state, self.inline)
-    return try await withCheckedThrowingContinuation { continuation in
-      connection.queue.async {
-        let result = inline.runOffloaded { try body(connection.client) }
-        state.release(connection)
-        continuation.resume(with: result)
-      }
-    }
+    try await execute(body)
   }
 
+  /// Refuses new borrowers with ``MemcachedReturnCode/poolShutDown``, fails those waiting, waits
+  /// for the calls in flight to end, and closes the connections. Calling it again does nothing
+  /// more.
+  public func shutdown() async {
+    await state.shutdown()
+  }
+
+  /// Whether ``shutdown()`` was called.
+  public var isShutDown: Bool { state.isShutDown }
+
   func makeConnection() throws -> PooledConnection {
-    PooledConnection(try MemcachedClient(configuration: configuration, logger: logger))
+    PooledConnection(
+      try MemcachedClient(configuration: configuration, logger: logger, health: health))
   }
 }
 
@@ -98,36 +97,44 @@ final class PooledConnection: @unchecked Sendable {
   }
 }
 
-/// The pool's bookkeeping: idle connections, how many exist, and who waits.
+/// The pool's bookkeeping: idle connections, how many exist and are lent, and who waits.
 final class PoolState: @unchecked Sendable {
   // @unchecked: every stored property is read and written only while `condition` is locked.
   private let condition = NSCondition()
   private let size: Int
   private var idle: [PooledConnection] = []
   private var created = 0
+  private var lent = 0
+  private var shutDown = false
+  private var drained: [CheckedContinuation<Void, Never>] = []
   private var waiters:
-    [(id: UInt64, continuation: CheckedContinuation<PooledConnection, any Error>)] =
-      []
+    [(id: UInt64, continuation: CheckedContinuation<PooledConnection, any Error>)] = []
   private var nextWaiterID: UInt64 = 0
 
   init(size: Int) {
     self.size = size
     self.created = 1  // the pool's first connection, made up front to validate the configuration
-  }
-
-  /// Takes an idle connection, or the right to make a new one; `nil` when the caller must wait.
-  private func takeLocked() -> Take? {
-    if let connection = idle.popLast() { return .idle(connection) }
-    if created < size {
-      created += 1
-      return .make
-    }
-    return nil
+    self.lent = 1  // and handed back by the pool's initializer
   }
 
   private enum Take {
     case idle(PooledConnection)
     case make
+  }
+
+  /// Takes an idle connection, or the right to make a new one; `nil` when the caller must wait.
+  private func takeLocked() throws(MemcachedError) -> Take? {
+    if shutDown { throw Self.shutDownError }
+    if let connection = idle.popLast() {
+      lent += 1
+      return .idle(connection)
+    }
+    if created < size {
+      created += 1
+      lent += 1
+      return .make
+    }
+    return nil
   }
 
   private func resolve(_ take: Take, make: () throws -> PooledConnection) throws -> PooledConnection
@@ -142,6 +149,7 @@ final class PoolState: @unchecked Sendable {
         condition.lock()
         created -= 1
         condition.unlock()
+        finishLoan()
         throw error
       }
     }
@@ -150,17 +158,24 @@ final class PoolState: @unchecked Sendable {
   /// An idle connection, or a new one while the pool has room; `nil` instead of waiting.
   func checkoutIfReady(make: () throws -> PooledConnection) -> PooledConnection? {
     condition.lock()
-    let take = takeLocked()
+    let take = try? takeLocked()
     condition.unlock()
     guard let take else { return nil }
     return try? resolve(take, make: make)
   }
 
   func checkout(timeout: Duration, make: () throws -> PooledConnection) throws -> PooledConnection {
-    let deadline = Date().addingTimeInterval(Self.seconds(timeout))
+    let deadline = Date().addingTimeInterval(timeout.seconds)
     condition.lock()
     while true {
-      if let take = takeLocked() {
+      let take: Take?
+      do {
+        take = try takeLocked()
+      } catch {
+        condition.unlock()
+        throw error
+      }
+      if let take {
         condition.unlock()
         return try resolve(take, make: make)
       }
@@ -174,7 +189,7 @@ final class PoolState: @unchecked Sendable {
   func checkout(timeout: Duration, make: () throws -> PooledConnection) async throws
     -> PooledConnection
   {
-    switch reserve() {
+    switch try reserve() {
     case .take(let take):
       return try resolve(take, make: make)
     case .wait(let id):
@@ -193,10 +208,10 @@ final class PoolState: @unchecked Sendable {
     case wait(UInt64)
   }
 
-  private func reserve() -> Reservation {
+  private func reserve() throws -> Reservation {
     condition.lock()
     defer { condition.unlock() }
-    if let take = takeLocked() { return .take(take) }
+    if let take = try takeLocked() { return .take(take) }
     nextWaiterID += 1
     return .wait(nextWaiterID)
   }
@@ -206,7 +221,13 @@ final class PoolState: @unchecked Sendable {
     timeout: Duration
   ) {
     condition.lock()
+    if shutDown {
+      condition.unlock()
+      continuation.resume(throwing: Self.shutDownError)
+      return
+    }
     if let connection = idle.popLast() {
+      lent += 1
       condition.unlock()
       continuation.resume(returning: connection)
       return
@@ -217,7 +238,7 @@ final class PoolState: @unchecked Sendable {
       fail(waiter: id, with: CancellationError())
       return
     }
-    Self.timerQueue.asyncAfter(deadline: .now() + Self.seconds(timeout)) {
+    Self.timerQueue.asyncAfter(deadline: .now() + timeout.seconds) {
       self.fail(waiter: id, with: Self.timeoutError(timeout))
     }
   }
@@ -231,9 +252,54 @@ final class PoolState: @unchecked Sendable {
       waiter.continuation.resume(returning: connection)
       return
     }
-    idle.append(connection)
+    if !shutDown { idle.append(connection) }
     condition.signal()
     condition.unlock()
+    finishLoan()
+  }
+
+  /// Counts a loan that ended, and wakes ``shutdown()`` when it was the last one.
+  private func finishLoan() {
+    condition.lock()
+    lent -= 1
+    let wake = shutDown && lent == 0 ? drained : []
+    if !wake.isEmpty { drained.removeAll() }
+    condition.unlock()
+    for continuation in wake { continuation.resume() }
+  }
+
+  var isShutDown: Bool {
+    condition.lock()
+    defer { condition.unlock() }
+    return shutDown
+  }
+
+  func shutdown() async {
+    for waiter in beginShutdown() { waiter.resume(throwing: Self.shutDownError) }
+    await withCheckedContinuation { waitUntilDrained($0) }
+  }
+
+  /// Refuses new loans and hands back the waiters to fail.
+  private func beginShutdown() -> [CheckedContinuation<PooledConnection, any Error>] {
+    condition.lock()
+    defer { condition.unlock() }
+    shutDown = true
+    let failed = waiters.map(\.continuation)
+    waiters.removeAll()
+    idle.removeAll()
+    condition.broadcast()
+    return failed
+  }
+
+  private func waitUntilDrained(_ continuation: CheckedContinuation<Void, Never>) {
+    condition.lock()
+    if lent == 0 {
+      condition.unlock()
+      continuation.resume()
+    } else {
+      drained.append(continuation)
+      condition.unlock()
+    }
   }
 
   private func fail(waiter id: UInt64, with error: any Error) {
@@ -251,14 +317,12 @@ final class PoolState: @unchecked Sendable {
   /// whatever blocking work an application put there.
   private static let timerQueue = DispatchQueue(label: "mcdutils.memcached.pool-timer")
 
-  private static func seconds(_ duration: Duration) -> Double {
-    let (seconds, attoseconds) = duration.components
-    return Double(seconds) + Double(attoseconds) / 1e18
-  }
-
   private static func timeoutError(_ timeout: Duration) -> MemcachedError {
     MemcachedError(
       returnCode: .poolTimeout,
       message: "no pooled connection became free within \(timeout)", operation: "checkout")
   }
+
+  private static let shutDownError = MemcachedError(
+    returnCode: .poolShutDown, message: "the pool was shut down", operation: "checkout")
 }

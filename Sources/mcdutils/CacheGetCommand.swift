@@ -2,7 +2,7 @@ import ArgumentParser
 import MCDUtils
 
 /// `mcdutils cache get --path a/b/c [...]`: prints a page-cache entry.
-struct CacheGetCommand: ParsableCommand {
+struct CacheGetCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "get",
     abstract: "Print an object's cached rendering: a string as text, anything else as JSON.",
@@ -11,13 +11,15 @@ struct CacheGetCommand: ParsableCommand {
   @OptionGroup var servers: ServerOptions
   @OptionGroup var entry: CacheEntryOptions
 
-  func run() throws {
+  func execute() throws {
     let cache = try entry.makeCache(servers: servers)
     guard
-      let value = try cache.get(
+      let value = cache.get(
         SessionValue.self, for: entry.object, view: entry.view, request: entry.request,
         keywords: entry.keywords)
     else {
+      // The cache fails open; the command says why the lookup missed.
+      if let error = cache.lastStoreError { throw error }
       let key = cache.key(
         for: entry.object, view: entry.view, request: entry.request, keywords: entry.keywords)
       throw CommandFailure("no cache entry for \"\(key)\"")

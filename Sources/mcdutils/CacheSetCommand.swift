@@ -2,7 +2,7 @@ import ArgumentParser
 import MCDUtils
 
 /// `mcdutils cache set --path a/b/c [...] VALUE`: stores a string in the page cache.
-struct CacheSetCommand: ParsableCommand {
+struct CacheSetCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "set", abstract: "Store VALUE as a string for an object's rendering.")
 
@@ -19,7 +19,7 @@ struct CacheSetCommand: ParsableCommand {
     if let ttl, ttl <= 0 { throw ValidationError("--ttl must be a positive number of seconds.") }
   }
 
-  func run() throws {
+  func execute() throws {
     let cache = try entry.makeCache(servers: servers)
     try cache.set(
       value, for: entry.object, view: entry.view, request: entry.request,

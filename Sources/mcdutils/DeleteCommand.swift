@@ -2,7 +2,7 @@ import ArgumentParser
 import Memcached
 
 /// `mcdutils delete KEY`: deletes an item.
-struct DeleteCommand: ParsableCommand {
+struct DeleteCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "delete",
     abstract: "Delete an item.",
@@ -14,7 +14,7 @@ struct DeleteCommand: ParsableCommand {
   @Argument(help: "The key.")
   var key: String
 
-  func run() throws {
+  func execute() throws {
     let client = try options.makeClient()
     guard try client.delete(key) else {
       throw CommandFailure("no item for key \"\(key)\"")

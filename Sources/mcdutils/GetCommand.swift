@@ -2,7 +2,7 @@ import ArgumentParser
 import Memcached
 
 /// `mcdutils get KEY`: prints an item's value as text.
-struct GetCommand: ParsableCommand {
+struct GetCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "get",
     abstract: "Print an item's value as text (UTF-8; invalid bytes are replaced).",
@@ -14,7 +14,7 @@ struct GetCommand: ParsableCommand {
   @Argument(help: "The key.")
   var key: String
 
-  func run() throws {
+  func execute() throws {
     let client = try options.makeClient()
     guard let item = try client.get(key) else {
       throw CommandFailure("no item for key \"\(key)\"")

@@ -2,7 +2,7 @@ import ArgumentParser
 import Memcached
 
 /// `mcdutils incr KEY [BY]`: adds to a counter and prints its new value.
-struct IncrCommand: ParsableCommand {
+struct IncrCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "incr",
     abstract: "Add to a counter (a decimal number) and print its new value.",
@@ -17,7 +17,7 @@ struct IncrCommand: ParsableCommand {
   @Argument(help: "How much to add.")
   var by: UInt64 = 1
 
-  func run() throws {
+  func execute() throws {
     let client = try options.makeClient()
     guard let value = try client.increment(key, by: by) else {
       throw CommandFailure("no item for key \"\(key)\"")

@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 
-/// The `mcdutils` command: the memcached client and, later, the session and cache tools, over
-/// the `Memcached` and `MCDUtils` libraries.
+/// The `mcdutils` command: the memcached client, the sessions and the page cache, over the
+/// `Memcached` and `MCDUtils` libraries.
 ///
 /// Every failure ends the same way: one line on standard error, `mcdutils: <message>`, and a
-/// non-zero exit status. Usage errors keep swift-argument-parser's own message and usage text.
+/// non-zero exit status (see ``ToolCommand``). Usage errors keep swift-argument-parser's own
+/// message and usage text.
 @main
-struct MCDUtilsCommand: AsyncParsableCommand {
+struct MCDUtilsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mcdutils",
     abstract:
@@ -30,34 +31,27 @@ struct MCDUtilsCommand: AsyncParsableCommand {
       CacheCommand.self,
     ]
   )
+}
 
-  /// Parses the command line, runs the chosen command, and turns what it throws into a message
-  /// and an exit status, so that no error ends in a stack trace.
-  static func main() async {
-    var command: any ParsableCommand
+/// A command that does something: its ``execute()`` runs, and what it throws becomes one line
+/// on standard error and exit status 1, except argument-parser's own errors (usage, exit codes),
+/// which keep their meaning.
+protocol ToolCommand: ParsableCommand {
+  /// What the command does.
+  func execute() throws
+}
+
+extension ToolCommand {
+  func run() throws {
     do {
-      command = try parseAsRoot()
-    } catch {
-      exit(withError: error)
-    }
-    do {
-      if var asyncCommand = command as? any AsyncParsableCommand {
-        try await asyncCommand.run()
-      } else {
-        try command.run()
-      }
+      try execute()
     } catch let error as ExitCode {
-      exit(withError: error)
-    } catch let error as CleanExit {
-      exit(withError: error)
+      throw error
     } catch let error as ValidationError {
-      exit(withError: error)
-    } catch  where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
-      // A group's own run asks for its help through an error internal to ArgumentParser.
-      exit(withError: error)
+      throw error
     } catch {
       printError(String(describing: error))
-      exit(withError: ExitCode.failure)
+      throw ExitCode.failure
     }
   }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Memcached
 
 /// `mcdutils ping`: one timed round trip to each server.
-struct PingCommand: ParsableCommand {
+struct PingCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "ping",
     abstract: "Time a round trip to each server.",
@@ -14,26 +14,18 @@ struct PingCommand: ParsableCommand {
 
   @OptionGroup var options: ServerOptions
 
-  func run() throws {
+  func execute() throws {
     let client = try options.makeClient()
     var failed = false
     for ping in client.ping() {
       switch ping.result {
       case .success(let rtt):
-        print("\(ping.server) ok \(rtt.wholeMicroseconds)")
+        print("\(ping.server) ok \(rtt.saturatingMicroseconds)")
       case .failure(let error):
         failed = true
         print("\(ping.server) error \(error.message) (\(error.returnCode))")
       }
     }
     if failed { throw ExitCode.failure }
-  }
-}
-
-extension Duration {
-  /// The duration in whole microseconds, rounded down.
-  var wholeMicroseconds: Int64 {
-    let (seconds, attoseconds) = components
-    return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
   }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Memcached
 
 /// `mcdutils server-for KEY...`: the server the consistent hash picks for each key.
-struct ServerForCommand: ParsableCommand {
+struct ServerForCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "server-for",
     abstract: "Print the server that holds each key, as `KEY ADDRESS` lines."
@@ -17,7 +17,7 @@ struct ServerForCommand: ParsableCommand {
     guard !keys.isEmpty else { throw ValidationError("Give at least one key.") }
   }
 
-  func run() throws {
+  func execute() throws {
     let client = try options.makeClient()
     for key in keys {
       print("\(key) \(try client.server(forKey: key))")

@@ -3,7 +3,7 @@ import MCDUtils
 
 /// `mcdutils session add --id ID`: the original's "Test" tab. Reads `key value` lines from
 /// standard input and adds them to the session in one transaction.
-struct SessionAddCommand: ParsableCommand {
+struct SessionAddCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "add",
     abstract: "Add `key value` lines from standard input to a session, in one transaction.",
@@ -16,7 +16,7 @@ struct SessionAddCommand: ParsableCommand {
 
   @OptionGroup var options: SessionStoreOptions
 
-  func run() throws {
+  func execute() throws {
     let container = try options.makeContainer()
     var entries: [(key: String, value: String)] = []
     while let line = readLine() {

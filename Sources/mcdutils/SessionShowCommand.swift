@@ -3,7 +3,7 @@ import Foundation
 import MCDUtils
 
 /// `mcdutils session show --id ID`: prints a session as JSON, secrets hidden.
-struct SessionShowCommand: ParsableCommand {
+struct SessionShowCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "show",
     abstract: "Print a session as JSON (secrets hidden), with its created and last-accessed times.",
@@ -19,7 +19,7 @@ struct SessionShowCommand: ParsableCommand {
     let data: [String: SessionValue]
   }
 
-  func run() throws {
+  func execute() throws {
     let container = try options.makeContainer()
     guard let session = try container.get(options.id) else {
       throw CommandFailure("no such session")
@@ -32,7 +32,7 @@ struct SessionShowCommand: ParsableCommand {
 }
 
 /// `mcdutils session invalidate --id ID`: deletes a session.
-struct SessionInvalidateCommand: ParsableCommand {
+struct SessionInvalidateCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "invalidate",
     abstract: "Delete a session.",
@@ -41,7 +41,7 @@ struct SessionInvalidateCommand: ParsableCommand {
 
   @OptionGroup var options: SessionStoreOptions
 
-  func run() throws {
+  func execute() throws {
     let container = try options.makeContainer()
     guard let session = try container.get(options.id) else {
       throw CommandFailure("no such session")

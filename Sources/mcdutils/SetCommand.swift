@@ -2,7 +2,7 @@ import ArgumentParser
 import Memcached
 
 /// `mcdutils set KEY VALUE [--ttl SECONDS]`: stores an item.
-struct SetCommand: ParsableCommand {
+struct SetCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "set",
     abstract: "Store a text value (as UTF-8) under a key."
@@ -24,7 +24,7 @@ struct SetCommand: ParsableCommand {
     guard ttl >= 0 else { throw ValidationError("--ttl must be 0 or more.") }
   }
 
-  func run() throws {
+  func execute() throws {
     let client = try options.makeClient()
     try client.set(key, value: Array(value.utf8), expiration: .seconds(ttl))
   }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Memcached
 
 /// `mcdutils stats`: each server's statistics.
-struct StatsCommand: ParsableCommand {
+struct StatsCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "stats",
     abstract: "Print each server's statistics.",
@@ -14,7 +14,7 @@ struct StatsCommand: ParsableCommand {
 
   @OptionGroup var options: ServerOptions
 
-  func run() throws {
+  func execute() throws {
     let client = try options.makeClient()
     var failed = false
     for (index, stats) in client.stats().enumerated() {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Memcached
 
 /// `mcdutils touch KEY --ttl SECONDS`: gives an item a new expiration.
-struct TouchCommand: ParsableCommand {
+struct TouchCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "touch",
     abstract: "Give an item a new expiration without reading it.",
@@ -21,7 +21,7 @@ struct TouchCommand: ParsableCommand {
     guard ttl >= 0 else { throw ValidationError("--ttl must be 0 or more.") }
   }
 
-  func run() throws {
+  func execute() throws {
     let client = try options.makeClient()
     guard try client.touch(key, expiration: .seconds(ttl)) else {
       throw CommandFailure("no item for key \"\(key)\"")

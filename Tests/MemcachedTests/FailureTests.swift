@@ -95,9 +95,8 @@ struct FailureTests {
 
   @Test func everyServerDownIsDistinguishable() throws {
     let ports = try (0..<2).map { _ in try freeLoopbackPort() }
-    var configuration = MemcachedConfiguration(
+    let configuration = MemcachedConfiguration(
       servers: ports.map { MemcachedServer(host: "127.0.0.1", port: $0) })
-    configuration.serverFailureLimit = 1
     let client = try MemcachedClient(configuration: configuration)
     var last: MemcachedError?
     for index in 0..<10 {
@@ -116,7 +115,7 @@ struct FailureTests {
   @Test func inconsistentConfigurationsAreRefused() throws {
     var configuration = MemcachedConfiguration(servers: [])
     configuration.binaryProtocol = false
-    configuration.replicas = 1
+    configuration.replicas = -1
     #expect(throws: MemcachedError.self) { try MemcachedClient(configuration: configuration) }
     configuration.replicas = 0
     configuration.credentials = .init(username: "u", password: "p")

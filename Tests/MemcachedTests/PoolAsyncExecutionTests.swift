@@ -50,7 +50,7 @@ struct PoolAsyncExecutionTests {
       let sameThread = try await eventually { () async throws -> Bool? in
         let before = pool.asyncStatistics.inline
         let caller = pthread_self()
-        let ranOn = try await pool.withClient { _ in pthread_self() }
+        let ranOn = try await pool.withConnection { _ in pthread_self() }
         // Only an inline call says anything about threads.
         guard pool.asyncStatistics.inline > before else { return nil }
         return pthread_equal(ranOn, caller) != 0
@@ -73,7 +73,6 @@ struct PoolAsyncExecutionTests {
         #expect(try await pool.get("k\(index)")?.value == [UInt8(index)])
       }
       #expect(pool.asyncStatistics == MemcachedAsyncStatistics(inline: 0, offloaded: 40))
-      #expect(try pool.runInline { 1 } == nil)
     }
   }
 
@@ -92,7 +91,6 @@ struct PoolAsyncExecutionTests {
     for _ in 0..<3 { _ = try? await pool.get("k") }
     #expect(pool.asyncStatistics.inline == inlineBefore)
     #expect(pool.asyncStatistics.offloaded >= 3)
-    #expect(try pool.runInline { 1 } == nil)
   }
 
   @Test func aSlowCallTurnsInlineCallsOffUntilTheBackoffHasPassed() async throws {
@@ -101,10 +99,10 @@ struct PoolAsyncExecutionTests {
         $0.asyncExecution = .adaptive(slowCallThreshold: .milliseconds(20), backoff: .seconds(1))
       }
       let start = ContinuousClock.now
-      try await pool.withClient { _ in Thread.sleep(forTimeInterval: 0.05) }
+      try await pool.withConnection { _ in Thread.sleep(forTimeInterval: 0.05) }
       #expect(pool.asyncStatistics.backoffs == 1)
       let inlineBefore = pool.asyncStatistics.inline
-      for _ in 0..<5 { try await pool.withClient { _ in } }
+      for _ in 0..<5 { try await pool.withConnection { _ in } }
       // A loaded machine may take the whole backoff to get here (a task can wait seconds for a
       // thread while the suite runs); then nothing can be said.
       if ContinuousClock.now - start < .milliseconds(900) {
@@ -112,7 +110,7 @@ struct PoolAsyncExecutionTests {
       }
       try await Task.sleep(for: .milliseconds(1_100))
       let cameBack = try await eventually { () async throws -> Bool? in
-        try await pool.withClient { _ in }
+        try await pool.withConnection { _ in }
         return pool.asyncStatistics.inline > inlineBefore ? true : nil
       }
       #expect(cameBack == true)
@@ -128,51 +126,54 @@ struct PoolAsyncExecutionTests {
       try await first.set("warm", value: [])
       try await second.set("warm", value: [])
       let release = DispatchSemaphore(value: 0)
-      // A thread of its own takes the process's inline slot through `first` and keeps it.
+      // A call of `first` runs inline and keeps the process's inline slot until released (it
+      // holds one cooperative thread meanwhile).
       let held = try await eventually { () async throws -> Bool? in
         let entered = DispatchSemaphore(value: 0)
-        let ran = Counter()
-        Thread.detachNewThread {
-          let result: Void? = try? first.runInline {
-            ran.add()
+        let inlineBefore = first.asyncStatistics.inline
+        let holder = Task {
+          try await first.withConnection { _ in
             entered.signal()
-            release.wait()
+            if first.asyncStatistics.inline > inlineBefore { release.wait() }
           }
-          if result == nil { entered.signal() }
         }
-        entered.wait()
-        return ran.value == 1 ? true : nil
+        try await onOwnThread { entered.wait() }
+        guard first.asyncStatistics.inline > inlineBefore else {
+          try await holder.value
+          return nil
+        }
+        return true
       }
       #expect(held == true)
       let before = second.asyncStatistics
       try await second.set("k", value: [1])
       #expect(second.asyncStatistics.inline == before.inline)
       #expect(second.asyncStatistics.offloaded == before.offloaded + 1)
-      #expect(try second.runInline { 1 } == nil)
       release.signal()
     }
   }
 
-  @Test func runInlineLendsItsConnectionToTheBlockingCallsOfItsBody() async throws {
+  @Test(arguments: [patientAdaptive, .offload])
+  func anAsyncBodyLendsItsConnectionToItsBlockingPoolCalls(
+    execution: MemcachedAsyncExecution
+  ) async throws {
     try await withMemcached { servers in
       let pool = try makePool(servers.map(\.server)) {
         $0.poolSize = 1
         $0.poolCheckoutTimeout = .milliseconds(200)
-        $0.asyncExecution = patientAdaptive
+        $0.asyncExecution = execution
       }
-      #expect(try pool.runInline { 1 } == nil, "a new pool has not yet seen its server answer")
       try await pool.set("warm", value: [])
-      let value = try await eventually {
-        try pool.runInline { () throws -> [UInt8]? in
+      for index in 0..<5 {
+        let value = try await pool.withConnection { _ in
           // With one connection, borrowing a second one would time out.
-          try pool.withClient { try $0.set("k", value: [7]) }
-          return try pool.withClient { try $0.get("k")?.value }
+          try pool.withConnection { try $0.set("k", value: [UInt8(index)]) }
+          return try pool.withConnection { try $0.get("k")?.value }
         }
+        #expect(value == [UInt8(index)])
       }
-      #expect(value == [7])
       // The connection is back in the pool afterwards.
-      let after = try await pool.withClient { try $0.get("k")?.value }
-      #expect(after == [7])
+      #expect(try await pool.get("k")?.value == [4])
     }
   }
 }

@@ -55,7 +55,7 @@ struct PoolTests {
       let failures = Counter()
       DispatchQueue.concurrentPerform(iterations: 12) { thread in
         do {
-          try pool.withClient { client in
+          try pool.withConnection { client in
             for step in 0..<20 {
               try client.set("t\(thread)-\(step)", value: [UInt8(step)])
               if try client.get("t\(thread)-\(step)")?.value != [UInt8(step)] { failures.add() }
@@ -81,7 +81,7 @@ struct PoolTests {
       #expect(error?.returnCode == .poolTimeout)
       // The configured 200 ms, with room for a loaded machine; the default would be 5 s.
       #expect(ContinuousClock.now - start < .seconds(4))
-      let syncError = #expect(throws: MemcachedError.self) { try pool.withClient { _ in } }
+      let syncError = #expect(throws: MemcachedError.self) { try pool.withConnection { _ in } }
       #expect(syncError?.returnCode == .poolTimeout)
       release.signal()
       #expect(try await pool.get("k") == nil)
@@ -149,7 +149,7 @@ func holdTheOnlyConnection(of pool: MemcachedPool) -> DispatchSemaphore {
   let held = DispatchSemaphore(value: 0)
   let release = DispatchSemaphore(value: 0)
   Thread.detachNewThread {
-    try? pool.withClient { _ in
+    try? pool.withConnection { _ in
       held.signal()
       release.wait()
     }

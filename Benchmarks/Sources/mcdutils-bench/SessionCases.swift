@@ -20,14 +20,14 @@ final class SessionCases: @unchecked Sendable {
     configuration.keyPrefix = "bench:"
     let pool = try MemcachedPool(configuration: configuration)
     self.pool = pool
-    proxy = MemCacheProxy(pool: pool)
+    proxy = MemCacheProxy(store: pool)
     let container = MemCacheSessionDataContainer(proxy: proxy)
     self.container = container
     count = max(20, Int(5_000 * scale))
     for index in 0..<100 {
       try withTransaction { _ in Self.fill(try container.newOrExisting("sess-\(index)"), 0) }
     }
-    sessionSize = (try pool.get("sess-0"))?.value.count ?? 0
+    sessionSize = (try pool.withConnection { try $0.get("sess-0") })?.value.count ?? 0
     var manager = MemCacheZCacheManager(title: "bench", proxy: proxy)
     manager.requestNames = ["lang", "theme"]
     zcache = try manager.cache()
@@ -137,17 +137,15 @@ final class SessionCases: @unchecked Sendable {
         "mcdutils", "zcache_get",
         measure(count: count, bytes: pageValue.utf8.count) { index in
           let request = ["lang": "en", "theme": "t\(index % 10)"]
-          if (try? self.zcache.get(
-            String.self, for: self.page, view: "index_html", request: request))
+          if self.zcache.get(String.self, for: self.page, view: "index_html", request: request)
             == self.pageValue
           {
             return true
           }
           // Refill after an invalidation from the rep before.
           try? self.zcache.set(self.pageValue, for: self.page, view: "index_html", request: request)
-          return
-            (try? self.zcache.get(
-              String.self, for: self.page, view: "index_html", request: request)) == self.pageValue
+          return self.zcache.get(
+            String.self, for: self.page, view: "index_html", request: request) == self.pageValue
         })
     }
     if selected("zcache_invalidate") {

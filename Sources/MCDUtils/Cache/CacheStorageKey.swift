@@ -1,44 +1,113 @@
+import Crypto
 import Memcached
 
-/// The memcached key a cache key is stored under: the key itself when memcached accepts it, else
-/// a stable short form.
+/// The memcached key a cache entry is stored under: an unambiguous encoding of what names the
+/// entry, readable when short, with a digest when long (see "Page cache keys" in
+/// `docs/wire-format.md`).
 ///
-/// The short form is a readable start of the key (control characters and spaces turned into
-/// `_`), then `#sha256:` and the SHA-256 digest of the whole key in hex. Keys that already
-/// contain `#sha256:` are always shortened, so a short form never equals another key as given.
+/// Each part (a path component, the view, a request name or value, a keyword or its value) is
+/// escaped: `%`, the separators `/ | , : #`, spaces, control characters and DEL become `%XX`. The
+/// parts are then joined as the original's aggregate key joins them, so a key with nothing to
+/// escape reads exactly as `aggregateKey` writes it, and two different entries never share a
+/// key: the separators can only come from the structure. A missing request value is written as
+/// the name alone (`lang`), an empty one as `lang:`; a list of one empty part (a path `[""]`) is
+/// written `%-`, so that it differs from an empty list.
 enum CacheStorageKey {
-  /// What separates the readable start from the digest.
+  /// What separates the readable start of a long key from its digest.
   static let digestMarker = "#sha256:"
-  /// The most bytes of the original key kept readable in a short form.
+  /// The most bytes of a long key kept readable.
   static let maximumReadableLength = 120
 
-  /// The key to store `key` under, when the store adds `prefixLength` bytes of prefix.
-  static func make(_ key: String, prefixLength: Int) -> String {
-    let budget = MemcachedKey.maximumLength - max(0, prefixLength)
-    if key.utf8.count <= budget, !key.isEmpty, !key.contains(digestMarker),
-      !key.utf8.contains(where: isForbidden)
-    {
-      return key
+  /// The key of an entry.
+  static func entry(
+    path: [String], view: String, request: [String: String], requestNames: [String],
+    keywords: [String: String]
+  ) -> String {
+    var key: [UInt8] = []
+    key.reserveCapacity(64)
+    appendPath(path, to: &key)
+    key.append(UInt8(ascii: "|"))
+    append(view, to: &key)
+    key.append(UInt8(ascii: "|"))
+    if requestNames == [""] && request[""] == nil { key.append(contentsOf: "%-".utf8) }
+    for (index, name) in requestNames.enumerated() {
+      if index > 0 { key.append(UInt8(ascii: ",")) }
+      append(name, to: &key)
+      if let value = request[name] {
+        key.append(UInt8(ascii: ":"))
+        append(value, to: &key)
+      }
     }
-    let digest = SHA256.hexDigest(key.utf8)
-    let room = min(maximumReadableLength, budget - digestMarker.utf8.count - digest.utf8.count)
+    key.append(UInt8(ascii: "|"))
+    for (index, name) in keywords.keys.sorted(by: codePointOrder).enumerated() {
+      if index > 0 { key.append(UInt8(ascii: ",")) }
+      append(name, to: &key)
+      key.append(UInt8(ascii: ":"))
+      append(keywords[name]!, to: &key)
+    }
+    return String(decoding: key, as: UTF8.self)
+  }
+
+  /// The key of an object's generation counter: its path, then `|#generation` (a `#` never
+  /// appears unescaped in an entry's key).
+  static func generation(path: [String]) -> String {
+    var key: [UInt8] = []
+    appendPath(path, to: &key)
+    key.append(contentsOf: "|#generation".utf8)
+    return String(decoding: key, as: UTF8.self)
+  }
+
+  /// `key` itself when memcached accepts it with `prefixLength` bytes of prefix, else a
+  /// readable start of it, `#sha256:` and the hex SHA-256 digest of the whole key.
+  static func shortened(_ key: String, prefixLength: Int) -> String {
+    let budget = MemcachedKey.maximumLength - max(0, prefixLength)
+    if key.utf8.count <= budget, !key.isEmpty { return key }
+    let digest = hexDigest(key.utf8)
+    let room = min(maximumReadableLength, budget - digestMarker.utf8.count - 64)
     var readable: [UInt8] = []
-    readable.reserveCapacity(room)
     // Whole scalars only, so the readable start is valid UTF-8.
     for scalar in key.unicodeScalars {
       let encoded = scalar.utf8
       guard readable.count + encoded.count <= room else { break }
-      if scalar.isASCII, isForbidden(UInt8(truncatingIfNeeded: scalar.value)) {
-        readable.append(UInt8(ascii: "_"))
-      } else {
-        readable.append(contentsOf: encoded)
-      }
+      readable.append(contentsOf: encoded)
     }
     return String(decoding: readable, as: UTF8.self) + digestMarker + digest
   }
 
-  /// Bytes memcached's text protocol cannot carry in a key: controls, space and DEL.
-  private static func isForbidden(_ byte: UInt8) -> Bool {
-    byte <= 0x20 || byte == 0x7F
+  /// The SHA-256 digest of `bytes`, in lowercase hex.
+  static func hexDigest(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var text: [UInt8] = []
+    text.reserveCapacity(64)
+    for byte in SHA256.hash(data: Array(bytes)) {
+      text.append(digits[Int(byte >> 4)])
+      text.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  private static func appendPath(_ path: [String], to key: inout [UInt8]) {
+    if path == [""] { key.append(contentsOf: "%-".utf8) }
+    for (index, component) in path.enumerated() {
+      if index > 0 { key.append(UInt8(ascii: "/")) }
+      append(component, to: &key)
+    }
+  }
+
+  /// Appends `part` with every byte that is a separator, `%` or not allowed in a memcached key
+  /// written as `%XX`.
+  private static func append(_ part: String, to key: inout [UInt8]) {
+    let hex = Array("0123456789ABCDEF".utf8)
+    for byte in part.utf8 {
+      switch byte {
+      case 0...0x20, 0x7F, UInt8(ascii: "%"), UInt8(ascii: "/"), UInt8(ascii: "|"),
+        UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "#"):
+        key.append(UInt8(ascii: "%"))
+        key.append(hex[Int(byte >> 4)])
+        key.append(hex[Int(byte & 0x0F)])
+      default:
+        key.append(byte)
+      }
+    }
   }
 }

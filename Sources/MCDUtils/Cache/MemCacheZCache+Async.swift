@@ -1,68 +1,47 @@
 import Foundation
 import Memcached
 
+// The async forms of the page cache's operations: the same steps, run where the store says
+// async code may block.
 extension MemCacheZCache {
-  /// The cached value of an object's rendering, or `nil` on a miss, in one round trip, without
-  /// blocking the cooperative pool (the original's `ZCache_get`).
-  ///
-  /// An entry is a miss when it is absent, was written before the object's last invalidation
-  /// or modification time, is older than its maximum age, or cannot be read as `Value` (logged
-  /// at debug level).
-  /// - Throws: ``Memcached/MemcachedError`` when the store fails.
+  /// The cached value of an object's rendering, or `nil` on a miss, in one round trip, as the
+  /// blocking ``get(_:for:view:request:keywords:)``.
   public func get<Value: Decodable & Sendable>(
     _ type: Value.Type = Value.self, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:]
-  ) async throws -> Value? {
+  ) async -> Value? {
     let keys = keys(for: object, view: view, request: request, keywords: keywords)
-    let found = try await store.perform {
-      try self.lookup(Value.self, keys, on: $0, withLease: false)
-    }
-    return countedGet(found)
+    return countedGet(
+      await failingOpen(nil) { try self.lookup(Value.self, keys, on: $0, withLease: false) })
   }
 
-  /// The cached value of an object's rendering, or `defaultValue` on a miss, without blocking
-  /// the cooperative pool.
-  /// - Throws: ``Memcached/MemcachedError`` when the store fails.
-  public func get<Value: Decodable & Sendable>(
-    for object: some Cacheable, view: String = "", request: [String: String] = [:],
-    keywords: [String: String] = [:], default defaultValue: Value
-  ) async throws -> Value {
-    try await get(Value.self, for: object, view: view, request: request, keywords: keywords)
-      ?? defaultValue
-  }
-
-  /// Stores a value for an object's rendering asynchronously (the
-  /// original's `ZCache_set`). One round trip after a recent `get` of the object, two otherwise.
-  /// - Parameter maxAge: how long the entry stays fresh; `nil` for ``defaultMaxAge``.
-  /// - Throws: `EncodingError` for a value that cannot be encoded,
-  ///   ``Memcached/MemcachedError`` when the store fails.
+  /// Stores a value for an object's rendering, as the blocking
+  /// ``set(_:for:view:request:keywords:maxAge:)``.
+  ///
+  /// - Throws: ``MemCacheError``: the value cannot be encoded or is too large, or the store
+  ///   failed.
   public func set<Value: Encodable & Sendable>(
     _ value: Value, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:], maxAge: Duration? = nil
-  ) async throws {
+  ) async throws(MemCacheError) {
     let keys = keys(for: object, view: view, request: request, keywords: keywords)
     let maxAge = maxAge ?? defaultMaxAge
-    try await store.perform { try self.write(value, keys, generation: nil, maxAge: maxAge, on: $0) }
+    try await reporting { try self.write(value, keys, generation: nil, maxAge: maxAge, on: $0) }
   }
 
-  /// Drops every cached entry of an object in one round trip, asynchronously (the original's
-  /// `ZCache_invalidate`). Once it returns, no lookup anywhere returns an
-  /// entry written before it.
-  /// - Throws: ``Memcached/MemcachedError`` when the store fails.
-  public func invalidate(_ object: some Cacheable) async throws {
-    let key = generationKey(for: object)
-    try await store.perform { try self.bumpGeneration(key, on: $0) }
-  }
-
-  /// The cached value of an object's rendering, computing it with `compute` on a miss, with
-  /// stampede protection, asynchronously.
+  /// Drops every cached entry of an object, as the blocking ``invalidate(_:)``.
   ///
-  /// Behaves as the blocking
-  /// ``getOrCompute(_:for:view:request:keywords:maxAge:compute:)``: one caller of many computes,
-  /// the others get the stale copy or wait for the value, and a computation that throws
-  /// releases its lease at once.
-  /// - Throws: what `compute` throws, `EncodingError` for a value that cannot be encoded,
-  ///   ``Memcached/MemcachedError`` when the store fails.
+  /// - Throws: ``MemCacheError`` when the store failed: then nothing was invalidated.
+  public func invalidate(_ object: some Cacheable) async throws(MemCacheError) {
+    let key = generationKey(for: object)
+    try await reporting { try self.bumpGeneration(key, on: $0) }
+  }
+
+  /// The cached value of an object's rendering, computing it on a miss with stampede
+  /// protection, as the blocking ``getOrCompute(_:for:view:request:keywords:maxAge:compute:)``;
+  /// waiting callers sleep without blocking a thread.
+  ///
+  /// - Throws: what `compute` throws.
   public func getOrCompute<Value: Codable & Sendable>(
     _ type: Value.Type = Value.self, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:], maxAge: Duration? = nil,
@@ -72,9 +51,9 @@ extension MemCacheZCache {
     let maxAge = maxAge ?? defaultMaxAge
     let deadline = ContinuousClock.now.advanced(by: tuning.leaseWait)
     while true {
-      let deadlinePassed = ContinuousClock.now >= deadline
-      let next = try await store.perform {
-        try self.step(Value.self, keys, deadlinePassed: deadlinePassed, on: $0)
+      let passed = ContinuousClock.now >= deadline
+      let next = await failingOpen(Step<Value>.compute(generation: nil, leased: false)) {
+        try self.step(Value.self, keys, deadlinePassed: passed, on: $0)
       }
       switch next {
       case .done(let value):
@@ -84,17 +63,43 @@ extension MemCacheZCache {
         do {
           value = try await compute()
         } catch {
-          if leased { _ = try? await store.perform { self.releaseLease(keys, on: $0) } }
+          if leased { await failingOpen(()) { self.releaseLease(keys, on: $0) } }
           throw error
         }
-        try await store.perform {
+        await failingOpen(()) {
           try self.storeComputed(
             value, keys, generation: generation, leased: leased, maxAge: maxAge, on: $0)
         }
         return value
       case .wait:
+        shared.count { $0.waits += 1 }
         try await Task.sleep(for: tuning.pollInterval)
       }
+    }
+  }
+
+  @discardableResult
+  func failingOpen<R: Sendable>(
+    _ fallback: R, _ body: @escaping @Sendable (any MemcachedOperations) throws -> R
+  ) async -> R {
+    do {
+      return try await reporting(body)
+    } catch {
+      return fallback
+    }
+  }
+
+  func reporting<R: Sendable>(
+    _ body: @escaping @Sendable (any MemcachedOperations) throws -> R
+  ) async throws(MemCacheError) -> R {
+    do {
+      let result = try await store.withConnection { (connection: any MemcachedOperations) in
+        try body(connection)
+      }
+      shared.noteSuccess(logger: logger)
+      return result
+    } catch {
+      throw noted(error)
     }
   }
 }

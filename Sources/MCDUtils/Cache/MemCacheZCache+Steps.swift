@@ -1,8 +1,7 @@
 import Foundation
 import Memcached
 
-/// The steps of every operation, run on the store the blocking API uses or the one
-/// `MemCacheStore.perform` lends to the async API.
+/// The steps of every operation, run on the connection the blocking or the async API borrowed.
 extension MemCacheZCache {
   /// What a lookup found.
   struct Lookup<Value> {
@@ -20,16 +19,16 @@ extension MemCacheZCache {
   enum Step<Value> {
     /// Return this value.
     case done(Value)
-    /// Compute the value and store it under `generation`; `leased` when this caller holds the
-    /// lease and must release it.
-    case compute(generation: UInt64, leased: Bool)
+    /// Compute the value and store it under `generation` (the current one when `nil`);
+    /// `leased` when this caller holds the lease and must release it.
+    case compute(generation: UInt64?, leased: Bool)
     /// Another caller computes: look again after the poll interval.
     case wait
   }
 
   /// Fetches an entry with its object's generation (and the lease) in one multi-get.
   func lookup<Value: Decodable>(
-    _ type: Value.Type, _ keys: Keys, on store: any MemCacheStore, withLease: Bool
+    _ type: Value.Type, _ keys: Keys, on store: any MemcachedOperations, withLease: Bool
   ) throws -> Lookup<Value> {
     var wanted = [keys.entry, keys.generation]
     if withLease { wanted.append(keys.lease) }
@@ -55,7 +54,7 @@ extension MemCacheZCache {
     if let maxAge = entry.maxAge {
       let age = Date().timeIntervalSince1970 - entry.writtenAt
       if age >= maxAge {
-        guard age < maxAge + Self.seconds(tuning.staleWindow) else { return found }
+        guard age < maxAge + tuning.staleWindow.seconds else { return found }
         found.isStale = true
       }
     }
@@ -64,8 +63,8 @@ extension MemCacheZCache {
   }
 
   /// Counts a `get`'s hit or miss and returns its value.
-  func countedGet<Value>(_ found: Lookup<Value>) -> Value? {
-    let value = found.isStale ? nil : found.value
+  func countedGet<Value>(_ found: Lookup<Value>?) -> Value? {
+    let value = found.flatMap { $0.isStale ? nil : $0.value }
     shared.count { statistics in
       if value == nil {
         statistics.misses += 1
@@ -78,7 +77,7 @@ extension MemCacheZCache {
 
   /// One look of `getOrCompute`: a fresh value, the lease to compute, the stale copy, or wait.
   func step<Value: Decodable>(
-    _ type: Value.Type, _ keys: Keys, deadlinePassed: Bool, on store: any MemCacheStore
+    _ type: Value.Type, _ keys: Keys, deadlinePassed: Bool, on store: any MemcachedOperations
   ) throws -> Step<Value> {
     let found = try lookup(Value.self, keys, on: store, withLease: true)
     if let value = found.value, !found.isStale {
@@ -108,8 +107,8 @@ extension MemCacheZCache {
 
   /// Stores what `getOrCompute` computed and releases its lease.
   func storeComputed<Value: Encodable>(
-    _ value: Value, _ keys: Keys, generation: UInt64, leased: Bool, maxAge: Duration?,
-    on store: any MemCacheStore
+    _ value: Value, _ keys: Keys, generation: UInt64?, leased: Bool, maxAge: Duration?,
+    on store: any MemcachedOperations
   ) throws {
     defer { if leased { releaseLease(keys, on: store) } }
     try write(value, keys, generation: generation, maxAge: maxAge, on: store)
@@ -117,7 +116,7 @@ extension MemCacheZCache {
 
   /// Drops a lease. A failure only delays the next computation until the lease expires, so it
   /// is logged, not thrown.
-  func releaseLease(_ keys: Keys, on store: any MemCacheStore) {
+  func releaseLease(_ keys: Keys, on store: any MemcachedOperations) {
     do {
       _ = try store.delete(keys.lease)
     } catch {
@@ -129,23 +128,28 @@ extension MemCacheZCache {
   /// memcached holds now.
   func write<Value: Encodable>(
     _ value: Value, _ keys: Keys, generation: UInt64?, maxAge: Duration?,
-    on store: any MemCacheStore
+    on store: any MemcachedOperations
   ) throws {
     let generation =
       try generation ?? shared.recentGeneration(for: keys.generation)
       ?? counter(keys.generation, delta: 0, on: store)
     let entry = StoredCacheEntry(
       generation: generation, writtenAt: Date().timeIntervalSince1970,
-      maxAge: maxAge.map(Self.seconds), value: value)
-    let (bytes, flags) = try ValueFormat.encode(
-      entry, compressionThreshold: tuning.compressionThreshold)
+      maxAge: maxAge.map(\.seconds), value: value)
+    let (bytes, flags): ([UInt8], UInt32)
+    do {
+      (bytes, flags) = try ValueFormat.encode(
+        entry, compressionThreshold: tuning.compressionThreshold)
+    } catch {
+      throw MemCacheError.encoding(error)
+    }
     let expiration: MemcachedExpiration = maxAge.map { .after($0 + tuning.staleWindow) } ?? .never
     try store.set(keys.entry, value: bytes, flags: flags, expiration: expiration)
     shared.count { $0.sets += 1 }
   }
 
   /// Increments an object's generation, which makes every entry written before a miss.
-  func bumpGeneration(_ key: String, on store: any MemCacheStore) throws {
+  func bumpGeneration(_ key: String, on store: any MemcachedOperations) throws {
     _ = try counter(key, delta: 1, on: store)
     shared.count { $0.invalidations += 1 }
   }
@@ -155,15 +159,15 @@ extension MemCacheZCache {
   /// A counter is created from the clock in microseconds, above any value an earlier counter of
   /// the same key reached, so a counter that memcached evicted never comes back to a generation
   /// that older entries carry.
-  func counter(_ key: String, delta: UInt64, on store: any MemCacheStore) throws -> UInt64 {
+  func counter(_ key: String, delta: UInt64, on store: any MemcachedOperations) throws -> UInt64 {
     let value: UInt64
     do {
       guard
-        let counted = try store.counter(
-          key, delta: delta, up: true, initial: Self.freshGeneration(), expiration: .never)
-      else { throw MemCacheZCacheError.generationUnavailable }
+        let counted = try store.increment(
+          key, by: delta, initial: Self.freshGeneration(), expiration: .never)
+      else { throw MemCacheError.generationUnavailable }
       value = counted
-    } catch let error as MemcachedError {
+    } catch let error as MemcachedError where error.returnCode == .clientError {
       // memcached refuses to count an item that is not a decimal number. Such an item (another
       // program's) already makes every entry of the object a miss, so it is replaced.
       guard let item = try store.get(key), Self.parseGeneration(item.value) == nil else {
@@ -185,11 +189,6 @@ extension MemCacheZCache {
   static func parseGeneration(_ bytes: [UInt8]) -> UInt64? {
     guard bytes.count <= 32 else { return nil }
     return UInt64(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces))
-  }
-
-  static func seconds(_ duration: Duration) -> Double {
-    let (seconds, attoseconds) = duration.components
-    return Double(seconds) + Double(attoseconds) / 1e18
   }
 }
 

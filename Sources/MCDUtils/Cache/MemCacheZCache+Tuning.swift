@@ -17,10 +17,6 @@ extension MemCacheZCache {
     public var generationMemoLifetime: Duration = .seconds(1)
     /// Values whose encoding is larger than this many bytes are stored compressed.
     public var compressionThreshold: Int = ValueFormat.defaultCompressionThreshold
-    /// The length in bytes of the key prefix the store adds to every key, which counts towards
-    /// memcached's 250 bytes; `nil` reads it from a ``Memcached/MemcachedPool`` store's
-    /// configuration (0 for other stores).
-    public var keyPrefixLength: Int? = nil
 
     /// The defaults.
     public init() {}

@@ -3,13 +3,12 @@ import Logging
 import Memcached
 
 /// A page/result cache in memcached, shared by every instance of a service: the original's
-/// `MemCacheZCache` (Zope's `IZCache`), made race-free.
+/// `MemCacheZCache` (Zope's `IZCache`), made race-free and failing open.
 ///
-/// Entries are keyed by ``aggregateKey(path:view:request:requestNames:keywords:)``. Each object
-/// has a generation counter in memcached; every entry records the generation it was written
-/// under, and a lookup fetches the entry and the current generation in one multi-get, so
-/// ``invalidate(_:)`` drops every entry of an object (every view, request variation and
-/// keyword) with one atomic increment, and an entry written before it is never returned again.
+/// Entries are named by an object's path, a view, request values and keywords. Each object has
+/// a generation counter, and ``invalidate(_:)`` drops all its entries with one increment. A
+/// store that fails never turns into an error page: a lookup is then a miss, counted in
+/// ``statistics`` and logged once per episode. See <doc:PageCache>.
 ///
 /// ```swift
 /// let cache = try manager.cache()
@@ -18,12 +17,6 @@ import Memcached
 /// }
 /// try await cache.invalidate(document)  // after the document changes
 /// ```
-///
-/// Beyond the original: entries older than the object's ``Cacheable/modificationTime`` are
-/// misses, entries expire after their maximum age, `getOrCompute` computes a missing entry once however many callers ask at the same moment, entries that
-/// cannot be read (another program's bytes, another format version) are misses, and large
-/// entries are stored compressed. Make one cache (or one manager) and keep it: the statistics
-/// and the generation memo live with it.
 public final class MemCacheZCache: Sendable {
   /// Where entries are stored.
   public let store: any MemCacheStore
@@ -31,27 +24,26 @@ public final class MemCacheZCache: Sendable {
   public let requestNames: [String]
   /// How long an entry stays fresh when `set` is given no maximum age; `nil` for no limit.
   public let defaultMaxAge: Duration?
-  /// Stale copies, leases, compression and key length.
+  /// Stale copies, leases and compression.
   public let tuning: Tuning
 
   let logger: Logger
   let shared: MemCacheZCacheSharedState
-  private let keyPrefixLength: Int
 
   /// A cache over `store`.
   ///
   /// - Parameters:
-  ///   - store: where entries go; a ``MemcachedPool`` to share them between processes.
+  ///   - store: where entries go; a ``Memcached/MemcachedPool`` to share them between
+  ///     processes.
   ///   - requestNames: the request values that vary the key; they are sorted.
   ///   - defaultMaxAge: how long entries stay fresh unless a `set` says otherwise; `nil` for
   ///     no limit.
-  ///   - tuning: stale copies, leases, compression and key length.
-  ///   - logger: receives unreadable entries at debug level; silent by default.
+  ///   - tuning: stale copies, leases and compression.
+  ///   - logger: receives store failures and unreadable entries.
   public convenience init(
     store: any MemCacheStore, requestNames: [String] = [],
-    defaultMaxAge: Duration? = .seconds(3600),
-    tuning: Tuning = Tuning(),
-    logger: Logger = Logger(label: "mcdutils.zcache", factory: { _ in SwiftLogNoOpLogHandler() })
+    defaultMaxAge: Duration? = .seconds(3600), tuning: Tuning = Tuning(),
+    logger: Logger = .disabled
   ) {
     self.init(
       store: store, requestNames: requestNames, defaultMaxAge: defaultMaxAge, tuning: tuning,
@@ -68,13 +60,12 @@ public final class MemCacheZCache: Sendable {
     self.tuning = tuning
     self.logger = logger
     self.shared = shared
-    self.keyPrefixLength =
-      tuning.keyPrefixLength ?? (store as? MemcachedPool)?.configuration.keyPrefix.utf8.count ?? 0
   }
 
   // MARK: Keys
 
-  /// The original's aggregate key of an entry, with this cache's request names.
+  /// The original's aggregate key of an entry, with this cache's request names: its display
+  /// form, for logs.
   public func key(
     for object: some Cacheable, view: String = "", request: [String: String] = [:],
     keywords: [String: String] = [:]
@@ -84,16 +75,14 @@ public final class MemCacheZCache: Sendable {
       keywords: keywords)
   }
 
-  /// The memcached key an entry is stored under: its aggregate key, or, when that is longer
-  /// than memcached allows (with the store's key prefix) or holds control characters, a
-  /// readable start followed by `#sha256:` and the SHA-256 digest of the whole key.
+  /// The memcached key an entry is stored under: an unambiguous encoding of what names it,
+  /// which reads as ``key(for:view:request:keywords:)`` when nothing needs escaping, and ends
+  /// in `#sha256:` and a digest when it is longer than memcached allows.
   public func storageKey(
     for object: some Cacheable, view: String = "", request: [String: String] = [:],
     keywords: [String: String] = [:]
   ) -> String {
-    CacheStorageKey.make(
-      key(for: object, view: view, request: request, keywords: keywords),
-      prefixLength: keyPrefixLength)
+    keys(for: object, view: view, request: request, keywords: keywords).entry
   }
 
   /// The keys one entry involves.
@@ -114,27 +103,27 @@ public final class MemCacheZCache: Sendable {
     for object: some Cacheable, view: String = "", request: [String: String] = [:],
     keywords: [String: String] = [:]
   ) -> Keys {
-    let aggregate = key(for: object, view: view, request: request, keywords: keywords)
+    let entry = CacheStorageKey.entry(
+      path: object.physicalPath, view: view, request: request, requestNames: requestNames,
+      keywords: keywords)
+    let prefix = store.keyPrefixLength
     return Keys(
-      aggregate: aggregate,
-      entry: storage(aggregate),
+      aggregate: key(for: object, view: view, request: request, keywords: keywords),
+      entry: CacheStorageKey.shortened(entry, prefixLength: prefix),
       generation: generationKey(for: object),
-      lease: storage(aggregate + "|#lease"),
+      lease: CacheStorageKey.shortened(entry + "|#lease", prefixLength: prefix),
       modificationTime: object.modificationTime?.timeIntervalSince1970)
   }
 
   func generationKey(for object: some Cacheable) -> String {
-    storage(object.physicalPath.joined(separator: "/").replacing(" ", with: "_") + "|#generation")
-  }
-
-  private func storage(_ key: String) -> String {
-    CacheStorageKey.make(key, prefixLength: keyPrefixLength)
+    CacheStorageKey.shortened(
+      CacheStorageKey.generation(path: object.physicalPath), prefixLength: store.keyPrefixLength)
   }
 
   // MARK: Statistics
 
-  /// Hits, misses, stale hits, sets and invalidations so far, shared by every cache of one
-  /// manager.
+  /// Hits, misses, stale hits, sets, invalidations, store errors and waits so far, shared by
+  /// every cache of one manager.
   public var statistics: MemCacheZCacheStatistics {
     shared.statistics.withLock { $0 }
   }
@@ -144,69 +133,59 @@ public final class MemCacheZCache: Sendable {
     shared.statistics.withLock { $0 = MemCacheZCacheStatistics() }
   }
 
+  /// The error of the last store call that failed, until the store answers again: what a
+  /// lookup that failed open hid.
+  public var lastStoreError: MemCacheError? {
+    shared.lastStoreError.withLock { $0 }
+  }
+
   // MARK: Blocking API
 
   /// The cached value of an object's rendering, or `nil` on a miss (the original's
-  /// `ZCache_get`), in one round trip.
+  /// `ZCache_get`), in one round trip. Blocks the calling thread; use the async form in async
+  /// code.
   ///
   /// An entry is a miss when it is absent, was written before the object's last invalidation
-  /// or modification time, is older than its maximum age, or cannot be read as `Value` (logged
-  /// at debug level). This blocks the calling thread; use the `async` form in async code.
-  /// - Throws: ``Memcached/MemcachedError`` when the store fails.
+  /// or modification time, is older than its maximum age, cannot be read as `Value`, or the
+  /// store fails (see ``lastStoreError``).
   public func get<Value: Decodable>(
     _ type: Value.Type = Value.self, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:]
-  ) throws -> Value? {
+  ) -> Value? {
     let keys = keys(for: object, view: view, request: request, keywords: keywords)
-    return countedGet(try lookup(Value.self, keys, on: store, withLease: false))
+    return countedGet(failingOpen(nil) { try lookup(Value.self, keys, on: $0, withLease: false) })
   }
 
-  /// The cached value of an object's rendering, or `defaultValue` on a miss.
-  /// - Throws: ``Memcached/MemcachedError`` when the store fails.
-  public func get<Value: Decodable>(
-    for object: some Cacheable, view: String = "", request: [String: String] = [:],
-    keywords: [String: String] = [:], default defaultValue: Value
-  ) throws -> Value {
-    try get(Value.self, for: object, view: view, request: request, keywords: keywords)
-      ?? defaultValue
-  }
-
-  /// Stores a value for an object's rendering (the original's `ZCache_set`).
+  /// Stores a value for an object's rendering (the original's `ZCache_set`): one round trip
+  /// when a `get` of the object ran within ``Tuning/generationMemoLifetime``, two otherwise.
   ///
-  /// It costs one round trip when a `get` of the same object ran within
-  /// ``Tuning/generationMemoLifetime`` (the generation it saw is reused), two otherwise.
   /// - Parameter maxAge: how long the entry stays fresh; `nil` for ``defaultMaxAge``.
-  /// - Throws: `EncodingError` for a value that cannot be encoded,
-  ///   ``Memcached/MemcachedError`` when the store fails (for example a value above the
-  ///   server's item size).
+  /// - Throws: ``MemCacheError``: the value cannot be encoded or is too large, or the store
+  ///   failed.
   public func set<Value: Encodable>(
     _ value: Value, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:], maxAge: Duration? = nil
-  ) throws {
+  ) throws(MemCacheError) {
     let keys = keys(for: object, view: view, request: request, keywords: keywords)
-    try write(value, keys, generation: nil, maxAge: maxAge ?? defaultMaxAge, on: store)
+    let maxAge = maxAge ?? defaultMaxAge
+    try reporting { try write(value, keys, generation: nil, maxAge: maxAge, on: $0) }
   }
 
   /// Drops every cached entry of an object, every view and every key, in one round trip (the
-  /// original's `ZCache_invalidate`).
+  /// original's `ZCache_invalidate`). Once it returns, no lookup anywhere returns an entry
+  /// written before it.
   ///
-  /// Once it returns, no lookup anywhere returns an entry written before it.
-  /// - Throws: ``Memcached/MemcachedError`` when the store fails.
-  public func invalidate(_ object: some Cacheable) throws {
-    try bumpGeneration(generationKey(for: object), on: store)
+  /// - Throws: ``MemCacheError`` when the store failed: then nothing was invalidated.
+  public func invalidate(_ object: some Cacheable) throws(MemCacheError) {
+    let key = generationKey(for: object)
+    try reporting { try bumpGeneration(key, on: $0) }
   }
 
   /// The cached value of an object's rendering, computing and storing it on a miss, with
-  /// stampede protection.
+  /// stampede protection (see <doc:PageCache>). A store that fails makes it compute the value
+  /// and return it, never throw.
   ///
-  /// Of many callers that miss the same entry at once, one takes a short lease (a memcached
-  /// `add`) and computes; the others return the stale copy when there is one, or wait for the
-  /// value (polling every ``Tuning/pollInterval``, at most ``Tuning/leaseWait`` before
-  /// computing it themselves). A computation that throws releases the lease at once, so the
-  /// next caller computes without waiting. The value is stored under the generation seen before
-  /// computing, so an invalidation during the computation makes it a miss.
-  /// - Throws: what `compute` throws, `EncodingError` for a value that cannot be encoded,
-  ///   ``Memcached/MemcachedError`` when the store fails.
+  /// - Throws: what `compute` throws.
   public func getOrCompute<Value: Codable>(
     _ type: Value.Type = Value.self, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:], maxAge: Duration? = nil,
@@ -216,8 +195,10 @@ public final class MemCacheZCache: Sendable {
     let maxAge = maxAge ?? defaultMaxAge
     let deadline = ContinuousClock.now.advanced(by: tuning.leaseWait)
     while true {
-      let next = try step(
-        Value.self, keys, deadlinePassed: ContinuousClock.now >= deadline, on: store)
+      let passed = ContinuousClock.now >= deadline
+      let next = failingOpen(Step<Value>.compute(generation: nil, leased: false)) {
+        try step(Value.self, keys, deadlinePassed: passed, on: $0)
+      }
       switch next {
       case .done(let value):
         return value
@@ -226,15 +207,51 @@ public final class MemCacheZCache: Sendable {
         do {
           value = try compute()
         } catch {
-          if leased { releaseLease(keys, on: store) }
+          if leased { failingOpen(()) { releaseLease(keys, on: $0) } }
           throw error
         }
-        try storeComputed(
-          value, keys, generation: generation, leased: leased, maxAge: maxAge, on: store)
+        failingOpen(()) {
+          try storeComputed(
+            value, keys, generation: generation, leased: leased, maxAge: maxAge, on: $0)
+        }
         return value
       case .wait:
-        Thread.sleep(forTimeInterval: Self.seconds(tuning.pollInterval))
+        shared.count { $0.waits += 1 }
+        Thread.sleep(forTimeInterval: tuning.pollInterval.seconds)
       }
     }
+  }
+
+  /// Runs a step on a connection; a store failure is counted and logged and gives `fallback`.
+  @discardableResult
+  func failingOpen<R>(_ fallback: R, _ body: (any MemcachedOperations) throws -> R) -> R {
+    do {
+      return try reporting(body)
+    } catch {
+      return fallback
+    }
+  }
+
+  /// Runs a step on a connection, noting whether the store failed; the error is thrown.
+  func reporting<R>(_ body: (any MemcachedOperations) throws -> R) throws(MemCacheError) -> R {
+    do {
+      let result = try store.withConnection { (connection: any MemcachedOperations) in
+        try body(connection)
+      }
+      shared.noteSuccess(logger: logger)
+      return result
+    } catch {
+      throw noted(error)
+    }
+  }
+
+  /// Wraps what a step threw and counts it when the store failed.
+  func noted(_ error: any Error) -> MemCacheError {
+    let wrapped = MemCacheError.wrapping(error)
+    switch wrapped {
+    case .unavailable, .storeFailed: shared.noteFailure(wrapped, logger: logger)
+    default: break
+    }
+    return wrapped
   }
 }

@@ -1,4 +1,5 @@
 import Logging
+import Memcached
 
 /// The cache manager services configure: a title, a store, the request names that vary keys
 /// and a default maximum age; ``cache()`` hands out the cache (the original's
@@ -23,9 +24,9 @@ public struct MemCacheZCacheManager: Sendable {
   public var store: (any MemCacheStore)?
   /// How long entries stay fresh unless a `set` says otherwise; `nil` for no limit.
   public var defaultMaxAge: Duration?
-  /// Stale copies, leases, compression and key length.
+  /// Stale copies, leases and compression.
   public var tuning: MemCacheZCache.Tuning
-  /// Receives unreadable entries at debug level.
+  /// Receives store failures and unreadable entries.
   public var logger: Logger
   private var sortedRequestNames: [String]
   private let shared = MemCacheZCacheSharedState()
@@ -42,7 +43,7 @@ public struct MemCacheZCacheManager: Sendable {
     id: String = "", title: String = "", store: (any MemCacheStore)? = nil,
     requestNames: [String] = [], defaultMaxAge: Duration? = .seconds(3600),
     tuning: MemCacheZCache.Tuning = MemCacheZCache.Tuning(),
-    logger: Logger = Logger(label: "mcdutils.zcache", factory: { _ in SwiftLogNoOpLogHandler() })
+    logger: Logger = .disabled
   ) {
     self.id = id
     self.title = title
@@ -53,26 +54,22 @@ public struct MemCacheZCacheManager: Sendable {
     self.sortedRequestNames = requestNames.sorted(by: codePointOrder)
   }
 
-  /// A manager over a proxy's store, with the proxy's key prefix counted in the key length.
+  /// A manager over a proxy's store.
   public init(
     id: String = "", title: String = "", proxy: MemCacheProxy?, requestNames: [String] = [],
     defaultMaxAge: Duration? = .seconds(3600),
     tuning: MemCacheZCache.Tuning = MemCacheZCache.Tuning(),
-    logger: Logger = Logger(label: "mcdutils.zcache", factory: { _ in SwiftLogNoOpLogHandler() })
+    logger: Logger = .disabled
   ) {
-    var tuning = tuning
-    if let proxy, tuning.keyPrefixLength == nil {
-      tuning.keyPrefixLength = proxy.keyPrefixLength
-    }
     self.init(
       id: id, title: title, store: proxy?.store, requestNames: requestNames,
       defaultMaxAge: defaultMaxAge, tuning: tuning, logger: logger)
   }
 
   /// The cache over the manager's store (the original's `ZCacheManager_getCache`).
-  /// - Throws: ``MemCacheZCacheError/noProxyDefined`` when the manager has no store.
-  public func cache() throws(MemCacheZCacheError) -> MemCacheZCache {
-    guard let store else { throw .noProxyDefined }
+  /// - Throws: ``MemCacheError/noProxy`` ("No proxy defined") when the manager has no store.
+  public func cache() throws(MemCacheError) -> MemCacheZCache {
+    guard let store else { throw .noProxy }
     return MemCacheZCache(
       store: store, requestNames: sortedRequestNames, defaultMaxAge: defaultMaxAge,
       tuning: tuning, logger: logger, shared: shared)

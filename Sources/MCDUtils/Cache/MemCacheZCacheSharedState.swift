@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// What the caches made by one manager share: their statistics and the generations they saw
@@ -13,12 +14,38 @@ final class MemCacheZCacheSharedState: Sendable {
 
   /// The counters behind ``MemCacheZCache/statistics``.
   let statistics = Mutex(MemCacheZCacheStatistics())
+  /// The last store failure, until the store answers again.
+  let lastStoreError = Mutex<MemCacheError?>(nil)
   private let generations = Mutex([String: RememberedGeneration]())
   private let clock = ContinuousClock()
 
   /// Adds to the statistics.
   func count(_ update: (inout MemCacheZCacheStatistics) -> Void) {
     statistics.withLock { update(&$0) }
+  }
+
+  /// Counts a store failure, and logs it when it starts an episode of failures.
+  func noteFailure(_ error: MemCacheError, logger: Logger) {
+    count { $0.storeErrors += 1 }
+    let first = lastStoreError.withLock { last in
+      defer { last = error }
+      return last == nil
+    }
+    if first {
+      logger.warning(
+        "the page cache's store fails; lookups are misses until it answers",
+        metadata: ["error": "\(error)"])
+    }
+  }
+
+  /// Ends an episode of store failures, logging that it ended.
+  func noteSuccess(logger: Logger) {
+    guard lastStoreError.withLock({ $0 }) != nil else { return }
+    let ended = lastStoreError.withLock { last in
+      defer { last = nil }
+      return last != nil
+    }
+    if ended { logger.info("the page cache's store answers again") }
   }
 
   /// Remembers that the object's generation counter held `generation`.

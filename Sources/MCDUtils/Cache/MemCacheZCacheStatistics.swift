@@ -3,7 +3,9 @@
 /// Each `get` counts one hit or one miss. Each `getOrCompute` counts exactly one of: a hit (it
 /// returned a stored value, at once or after waiting for another caller's computation), a stale
 /// hit (it returned the expired copy while another caller computes), or a miss (it computed the
-/// value). Each stored value counts one set, each `invalidate` one invalidation.
+/// value). Each stored value counts one set, each `invalidate` one invalidation. Each store
+/// call that failed counts one store error (the cache then treated a lookup as a miss), and each
+/// time a `getOrCompute` caller waited for another's computation counts one wait.
 public struct MemCacheZCacheStatistics: Sendable, Hashable, CustomStringConvertible {
   /// Lookups that returned a fresh stored value.
   public var hits = 0
@@ -15,13 +17,17 @@ public struct MemCacheZCacheStatistics: Sendable, Hashable, CustomStringConverti
   public var sets = 0
   /// Objects invalidated.
   public var invalidations = 0
+  /// Store calls that failed (memcached down or unreachable); lookups among them were misses.
+  public var storeErrors = 0
+  /// Times a `getOrCompute` caller waited for another caller's computation.
+  public var waits = 0
 
   /// All zero.
   public init() {}
 
-  /// `hits=… misses=… staleHits=… sets=… invalidations=…`.
+  /// `hits=… misses=… staleHits=… sets=… invalidations=… storeErrors=… waits=…`.
   public var description: String {
     "hits=\(hits) misses=\(misses) staleHits=\(staleHits) sets=\(sets) "
-      + "invalidations=\(invalidations)"
+      + "invalidations=\(invalidations) storeErrors=\(storeErrors) waits=\(waits)"
   }
 }

@@ -1,24 +1,15 @@
 import Foundation
 import Logging
 import Memcached
+import Synchronization
 
 /// The client a session container and a service share: the original's `MemCacheProxy`, with
 /// the whole memcached API over `Codable` values ("expanded IProxy API").
 ///
-/// Build it from the original's server lines, a server list, a ``Memcached/MemcachedPool`` or
-/// any ``MemCacheStore``. With no servers it keeps items in an ``InProcessStore`` (the
-/// original's `FauxClient`) and says so in its log.
-///
-/// Values are stored through ``ValueFormat`` (MessagePack bytes and item flags), so Python, Go
-/// or PHP can read them. Every operation has a blocking form (for threads of your own and data
-/// managers) and an `async` form, which runs the network I/O where the store says async code
-/// may block (see ``MemCacheStore/perform(_:)``).
-///
-/// **Read cache.** Inside a transaction (``Transaction/current``) a key is fetched from
-/// memcached once: later reads in that transaction get the same copy. A write through the proxy
-/// drops the key's copy, and the end of the transaction (commit or abort) drops everything it
-/// read, the original's "forced refresh". Copies are never shared between transactions; outside
-/// a transaction nothing is cached.
+/// Build it from the original's server lines, a configuration, or any ``MemCacheStore`` (a
+/// ``Memcached/MemcachedPool``, an ``InProcessStore``). With no servers it keeps items in an
+/// ``InProcessStore`` (the original's `FauxClient`) and says so in its log. Inside a transaction
+/// a key is read from the store once (see <doc:ProxyAndReadCache>).
 ///
 /// ```swift
 /// let proxy = try MemCacheProxy(servers: "10.0.0.5:11211\n10.0.0.6:11211", logger: logger)
@@ -28,60 +19,29 @@ import Memcached
 public final class MemCacheProxy: Sendable {
   /// Where the bytes are kept.
   public let store: any MemCacheStore
-  /// The largest encoded value a write sends; a larger one throws
-  /// ``MemCacheError/sessionTooLarge(size:maximum:)`` before any I/O.
-  public let maximumValueSize: Int
-  /// The length in bytes of the store's key prefix, which counts towards memcached's key limit.
-  public let keyPrefixLength: Int
   let logger: Logger
   let readCache = ProxyReadCache()
-  /// Serialize the session writes of this process per key (striped), so that concurrent
-  /// commits of one session here wait for each other instead of racing on CAS; only writers in
-  /// other processes can then make a session write conflict.
-  private let writeLocks = (0..<64).map { _ in NSLock() }
+  /// Async commits of one session in this process take turns, so that they do not fight over
+  /// its CAS value; waiting for a turn suspends the task and blocks no thread.
+  let commitTurns = KeyedTurnstile()
 
   /// A proxy over any store.
   ///
   /// - Parameters:
   ///   - store: the store, such as a ``Memcached/MemcachedPool`` or an ``InProcessStore``.
-  ///   - maximumValueSize: the largest value written; by default the pool's
-  ///     ``Memcached/MemcachedConfiguration/maximumValueSize`` or the in-process store's limit.
   ///   - logger: where the proxy logs; it never makes a global logger of its own.
-  public init(
-    store: any MemCacheStore, maximumValueSize: Int? = nil,
-    logger: Logger = Logger(label: "mcdutils.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
-  ) {
+  public init(store: any MemCacheStore, logger: Logger = .disabled) {
     self.store = store
     self.logger = logger
-    switch store {
-    case let pool as MemcachedPool:
-      self.maximumValueSize = maximumValueSize ?? pool.configuration.maximumValueSize
-      self.keyPrefixLength = pool.configuration.keyPrefix.utf8.count
-    case let inProcess as InProcessStore:
-      self.maximumValueSize = maximumValueSize ?? inProcess.maximumValueSize
-      self.keyPrefixLength = 0
-    default:
-      self.maximumValueSize = maximumValueSize ?? 1_048_000
-      self.keyPrefixLength = 0
-    }
   }
 
-  /// A proxy over a pool of memcached connections.
-  public convenience init(
-    pool: MemcachedPool,
-    logger: Logger = Logger(label: "mcdutils.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
-  ) {
-    self.init(store: pool, logger: logger)
-  }
-
-  /// A proxy for the servers of `configuration`; with none, an ``InProcessStore`` whose
-  /// items live only as long as this process (logged as a warning).
+  /// A proxy for the servers of `configuration`; with none, an ``InProcessStore`` whose items
+  /// live only as long as this process (logged as a warning).
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)`` when the configuration is invalid.
-  public convenience init(
-    configuration: MemcachedConfiguration,
-    logger: Logger = Logger(label: "mcdutils.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
-  ) throws {
+  public convenience init(configuration: MemcachedConfiguration, logger: Logger = .disabled)
+    throws(MemCacheError)
+  {
     guard !configuration.servers.isEmpty else {
       logger.warning(
         "no memcached servers configured; using an in-process store, nothing persists")
@@ -97,76 +57,135 @@ public final class MemCacheProxy: Sendable {
     }
   }
 
-  /// A proxy for a server list; an empty list means an ``InProcessStore``.
-  ///
-  /// - Parameters:
-  ///   - servers: the servers.
-  ///   - configure: changes to the default ``Memcached/MemcachedConfiguration``, such as a key
-  ///     prefix or timeouts.
-  ///   - logger: where the proxy logs.
-  /// - Throws: ``MemCacheError/storeFailed(_:)`` when the configuration is invalid.
-  public convenience init(
-    servers: [MemcachedServer],
-    configure: (inout MemcachedConfiguration) -> Void = { _ in },
-    logger: Logger = Logger(label: "mcdutils.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
-  ) throws {
-    var configuration = MemcachedConfiguration(servers: servers)
-    configure(&configuration)
-    try self.init(configuration: configuration, logger: logger)
-  }
-
   /// A proxy for the original's `servers` property: one `host:port` line per server; blank
   /// text means an ``InProcessStore``.
   ///
+  /// - Parameters:
+  ///   - servers: the server lines.
+  ///   - configure: changes to the default ``Memcached/MemcachedConfiguration``, such as a key
+  ///     prefix or timeouts.
+  ///   - logger: where the proxy logs.
   /// - Throws: ``MemCacheError/storeFailed(_:)`` quoting the first bad line, or for an invalid
   ///   configuration.
   public convenience init(
-    servers: String,
-    configure: (inout MemcachedConfiguration) -> Void = { _ in },
-    logger: Logger = Logger(label: "mcdutils.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
-  ) throws {
-    let list: [MemcachedServer]
+    servers: String, configure: (inout MemcachedConfiguration) -> Void = { _ in },
+    logger: Logger = .disabled
+  ) throws(MemCacheError) {
+    var configuration: MemcachedConfiguration
     do {
-      list = try MemcachedServer.parseList(servers)
+      configuration = try MemcachedConfiguration(serverLines: servers)
     } catch {
       throw MemCacheError.wrapping(error)
     }
-    try self.init(servers: list, configure: configure, logger: logger)
+    configure(&configuration)
+    try self.init(configuration: configuration, logger: logger)
   }
 
   /// Whether items outlive this process (false for an ``InProcessStore``).
   public var isPersistent: Bool { store.isPersistent }
 
-  /// How many transactions hold cached reads right now; 0 when every transaction that read
-  /// through the proxy has ended.
-  public var openReadCacheCount: Int { readCache.openCacheCount }
-
-  /// Runs `body` while no other session write of this process for `key` runs.
-  func withWriteLock<R>(for key: String, _ body: () throws -> R) rethrows -> R {
-    let lock = writeLocks[Int(UInt(bitPattern: key.hashValue) % UInt(writeLocks.count))]
-    lock.lock()
-    defer { lock.unlock() }
-    return try body()
-  }
-
-  /// Runs a blocking store operation, turning its errors into ``MemCacheError``.
-  func run<R>(_ body: (any MemCacheStore) throws -> R) throws(MemCacheError) -> R {
+  /// Runs a blocking operation on a connection of the store, turning its errors into
+  /// ``MemCacheError``.
+  func run<R>(_ body: (any MemcachedOperations) throws -> R) throws(MemCacheError) -> R {
     do {
-      return try body(store)
+      return try store.withConnection { (connection: any MemcachedOperations) in
+        try body(connection)
+      }
     } catch {
       throw MemCacheError.wrapping(error)
     }
   }
 
-  /// Runs a store operation through ``MemCacheStore/perform(_:)``, turning its errors into
-  /// ``MemCacheError``.
-  func run<R: Sendable>(_ body: @escaping @Sendable (any MemCacheStore) throws -> R)
+  /// Runs an operation on a connection of the store where async code may block, turning its
+  /// errors into ``MemCacheError``.
+  func run<R: Sendable>(_ body: @escaping @Sendable (any MemcachedOperations) throws -> R)
     async throws(MemCacheError) -> R
   {
     do {
-      return try await store.perform(body)
+      return try await store.withConnection { (connection: any MemcachedOperations) in
+        try body(connection)
+      }
     } catch {
       throw MemCacheError.wrapping(error)
     }
+  }
+
+  /// Encodes `value` for storage and checks its size against the store's limit.
+  func encode(_ value: some Encodable) throws(MemCacheError) -> (bytes: [UInt8], flags: UInt32) {
+    let encoded: (bytes: [UInt8], flags: UInt32)
+    do {
+      encoded = try ValueFormat.encode(value)
+    } catch {
+      throw MemCacheError.encoding(error)
+    }
+    guard encoded.bytes.count <= store.maximumValueSize else {
+      throw .valueTooLarge(size: encoded.bytes.count, maximum: store.maximumValueSize)
+    }
+    return encoded
+  }
+
+  /// Decodes a stored item as `type`.
+  func decode<T: Decodable>(_ item: MemcachedItem, as type: T.Type) throws(MemCacheError) -> T {
+    do {
+      return try ValueFormat.decode(type, from: item.value, flags: item.flags)
+    } catch {
+      throw MemCacheError.wrapping(error)
+    }
+  }
+
+  /// Drops the current transaction's copy of `key`, which is being written.
+  func dropCached(_ key: String, in transaction: Transaction? = Transaction.current) {
+    readCache.cache(for: transaction, create: false)?.drop(key)
+  }
+}
+
+/// Lets tasks take turns per key without blocking a thread: a waiter is suspended until the
+/// holder hands the turn over.
+final class KeyedTurnstile: Sendable {
+  private let waiting = Mutex([String: [CheckedContinuation<Void, Never>]]())
+
+  /// Runs `body` once every earlier holder of `key`'s turn is done.
+  func withTurn<R>(
+    _ key: String, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> R
+  ) async throws -> R {
+    await take(key)
+    defer { handOver(key) }
+    return try await body()
+  }
+
+  private func take(_ key: String) async {
+    let mustWait = waiting.withLock { waiting -> Bool in
+      guard waiting[key] != nil else {
+        waiting[key] = []
+        return false
+      }
+      return true
+    }
+    guard mustWait else { return }
+    await withCheckedContinuation { continuation in
+      let resumeNow = waiting.withLock { waiting -> Bool in
+        // The holder may have left between the two looks: then the turn is free again.
+        guard waiting[key] != nil else {
+          waiting[key] = []
+          return true
+        }
+        waiting[key]!.append(continuation)
+        return false
+      }
+      if resumeNow { continuation.resume() }
+    }
+  }
+
+  private func handOver(_ key: String) {
+    let next = waiting.withLock { waiting -> CheckedContinuation<Void, Never>? in
+      guard var queue = waiting[key], !queue.isEmpty else {
+        waiting[key] = nil
+        return nil
+      }
+      let first = queue.removeFirst()
+      waiting[key] = queue
+      return first
+    }
+    next?.resume()
   }
 }

@@ -4,34 +4,20 @@ import Synchronization
 /// The proxy's per-transaction read cache: what one transaction read, dropped when that
 /// transaction ends. The original's `MemCacheProxy._cached` with its forced refresh.
 ///
-/// Each open transaction that reads through the proxy gets one ``TransactionReadCache``, which
-/// joins the transaction as a data manager so that the transaction's end (commit, abort, or a
-/// failed commit) drops it. Copies are never shared between transactions, and without a
-/// transaction nothing is cached.
+/// Each open transaction that reads through the proxy gets one ``TransactionReadCache``,
+/// attached to the transaction under the proxy's identity and joined as a data manager, so that
+/// the transaction's end (commit, abort, or a failed commit) drops it. Copies are never shared
+/// between transactions, and without a transaction nothing is cached.
 final class ProxyReadCache: Sendable {
   /// How many caches are open: made and not yet ended (nor freed with their transaction).
   private let openCount = Atomic(0)
 
-  /// The cache of `transaction`, made and joined on first use; `nil` when the transaction no
-  /// longer accepts data managers (it is committing or has ended), so reads made during a
-  /// commit always go to the store.
-  ///
-  /// The cache is found among the transaction's data managers, so it lives exactly as long as
-  /// the transaction holds it: one that was never ended goes away with its transaction.
+  /// The cache of `transaction`, made and joined on first use; `nil` without a transaction, or
+  /// when it no longer accepts data managers (it is committing or has ended), so reads made
+  /// during a commit always go to the store.
   func cache(for transaction: Transaction?, create: Bool) -> TransactionReadCache? {
-    guard let transaction else { return nil }
-    let joined = transaction.joinedManager { manager in
-      (manager as? TransactionReadCache)?.isOpen(for: self) ?? false
-    }
-    if let cache = joined as? TransactionReadCache { return cache }
-    guard create else { return nil }
-    let cache = TransactionReadCache(owner: self)
-    do {
-      try transaction.join(cache)
-      return cache
-    } catch {
-      cache.close()
-      return nil
+    transaction?.attachment(for: ObjectIdentifier(self)) {
+      create ? TransactionReadCache(owner: self) : nil
     }
   }
 
@@ -45,17 +31,17 @@ final class ProxyReadCache: Sendable {
     openCount.subtract(1, ordering: .relaxed)
   }
 
-  /// How many transactions currently hold cached copies (for the tests).
+  /// How many transactions currently hold cached copies.
   var openCacheCount: Int { openCount.load(ordering: .relaxed) }
 }
 
-/// The copies one transaction read: items (or misses) and the session mappings built from them.
+/// The copies one transaction read: items (or misses) and the sessions found (or not found).
 final class TransactionReadCache: DataManager {
   /// What is cached for one key, in one table so that a key is hashed once per access.
   struct Entry {
     /// `nil` when not cached, `.some(nil)` for a cached miss.
     var item: MemcachedItem?? = nil
-    var session: MemCacheMapping? = nil
+    var session: MemCacheSessionDataContainer.Found? = nil
   }
 
   typealias Contents = [String: Entry]
@@ -75,11 +61,6 @@ final class TransactionReadCache: DataManager {
     if !isClosed.load(ordering: .relaxed) { owner.closed() }
   }
 
-  /// Whether this is the open cache of `owner`.
-  func isOpen(for owner: ProxyReadCache) -> Bool {
-    self.owner === owner && !isClosed.load(ordering: .relaxed)
-  }
-
   /// The cached item: `nil` when not cached, `.some(nil)` for a cached miss.
   func item(_ key: String) -> MemcachedItem?? {
     contents.withLock { $0[key]?.item }
@@ -89,31 +70,13 @@ final class TransactionReadCache: DataManager {
     contents.withLock { $0[key, default: Entry()].item = .some(item) }
   }
 
-  func session(_ key: String) -> MemCacheMapping? {
+  /// The session lookup cached for `key`.
+  func session(_ key: String) -> MemCacheSessionDataContainer.Found? {
     contents.withLock { $0[key]?.session }
   }
 
-  func store(session: MemCacheMapping, forKey key: String) {
+  func store(session: MemCacheSessionDataContainer.Found, forKey key: String) {
     contents.withLock { $0[key, default: Entry()].session = session }
-  }
-
-  /// What is cached for `key`, looked up once.
-  func entry(_ key: String) -> Entry? {
-    contents.withLock { $0[key] }
-  }
-
-  /// Keeps `session` and, unless `nil`, the `item` it was read from.
-  func store(session: MemCacheMapping, item: MemcachedItem?, forKey key: String) {
-    contents.withLock { entries in
-      Self.update(&entries[key, default: Entry()]) { entry in
-        entry.session = session
-        if let item { entry.item = .some(item) }
-      }
-    }
-  }
-
-  private static func update(_ entry: inout Entry, _ body: (inout Entry) -> Void) {
-    body(&entry)
   }
 
   /// Drops the cached copies of `key`: it was written.
@@ -142,7 +105,7 @@ final class TransactionReadCache: DataManager {
   func abort(_ transaction: Transaction) throws { end() }
   func tpcBegin(_ transaction: Transaction) throws {}
   /// A read cache writes nothing, so its commit never blocks.
-  var commitMayBlock: Bool { false }
+  var commitExecutor: (any CommitExecutor)? { nil }
   func commit(_ transaction: Transaction) throws {}
   func tpcVote(_ transaction: Transaction) throws {}
   func tpcFinish(_ transaction: Transaction) throws { end() }

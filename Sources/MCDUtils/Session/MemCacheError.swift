@@ -1,37 +1,50 @@
 import Memcached
 
-/// The error session code catches: the original's `MemCacheError`.
+/// The one error MCDUtils throws: the original's `MemCacheError`.
 ///
-/// Every failure of ``MemCacheProxy``, ``MemCacheMapping`` and ``MemCacheSessionDataContainer``
-/// is one of these cases. A miss, a CAS conflict resolved by the container's policy, and an
-/// `add` of an existing key are not errors. The ``description`` never quotes a key or a
-/// browser id, because those are often secrets that let anyone take over a session.
+/// Every failure of the proxy, the sessions, the session store and the page cache is one of
+/// these cases, with its facts as fields; a ``Memcached/MemcachedError`` behind it is kept whole.
+/// A miss, a CAS conflict resolved by policy, and an `add` of an existing key are not errors.
+/// The ``description`` never quotes a key or a browser id, because those are often secrets.
 public enum MemCacheError: Error, Sendable, CustomStringConvertible {
-  /// The container has no proxy: the original's `MemCacheError("No proxy defined")`.
+  /// The container or cache manager has no proxy: the original's
+  /// `MemCacheError("No proxy defined")`.
   case noProxy
 
   /// The browser id cannot be a memcached key (empty, too long with the key prefix, or with a
   /// space or a control character); `reason` says which, without quoting the id.
   case invalidBrowserId(reason: String)
 
-  /// Another request changed the session at the same time and the container's
-  /// ``MemCacheSessionDataContainer/ConflictPolicy`` did not resolve it: the policy is
-  /// ``MemCacheSessionDataContainer/ConflictPolicy/fail``, or merging gave up after `attempts`
-  /// tries. Like ZODB's `ConflictError`, retrying the whole request is the usual answer.
+  /// Another request changed the session at the same time and the conflict policy did not
+  /// resolve it within `attempts` writes. Like ZODB's `ConflictError`, retrying the whole
+  /// request is the usual answer.
   case conflict(attempts: Int)
 
-  /// The encoded session is `size` bytes, more than the `maximum` memcached stores.
-  case sessionTooLarge(size: Int, maximum: Int)
+  /// The session was invalidated, expired, or replaced by a new one since this request loaded
+  /// it, so its changes were not written: a logout stays a logout.
+  case sessionEnded
 
-  /// memcached (or the store) failed: unreachable, timed out, or refused the request.
+  /// The encoded value is `size` bytes, more than the `maximum` the store accepts (`nil` when
+  /// the server refused it without saying its limit).
+  case valueTooLarge(size: Int, maximum: Int?)
+
+  /// The value nests deeper than `limit` levels (a reference cycle does) and cannot be stored.
+  case nestingTooDeep(limit: Int)
+
+  /// The store could not be reached or did not answer: refused, timed out, every copy's node
+  /// down, or no connection to be had. Not "no session": a web service answers 503, not a login
+  /// page. A write that timed out may still have been applied (see the article on failures).
+  case unavailable(MemcachedError)
+
+  /// The store answered with an error: a bad key, a server error, a refused request.
   case storeFailed(MemcachedError)
 
   /// The bytes under a key are not a value in the MCDUtils format (another program wrote them,
   /// or they are truncated or corrupt).
   case undecodable(SessionValueFormatError)
 
-  /// The bytes under a session key are a valid MCDUtils value but not a session (see the
-  /// "Sessions" section of `docs/wire-format.md`); `reason` says what is wrong.
+  /// The bytes under a session key are a valid MCDUtils value but not a session; `reason` says
+  /// what is wrong.
   case notASession(reason: String)
 
   /// A Swift value could not be converted to a `SessionValue`.
@@ -40,7 +53,10 @@ public enum MemCacheError: Error, Sendable, CustomStringConvertible {
   /// A stored value does not have the shape of the requested Swift type.
   case decodingFailed(any Error)
 
-  /// A custom ``MemCacheStore`` (or the task, by cancellation) threw something else.
+  /// The page cache's generation counter could not be read, even when asked to create it.
+  case generationUnavailable
+
+  /// A custom store (or the task, by cancellation) threw something else.
   case unexpected(any Error)
 
   /// A one-line explanation, without keys or browser ids.
@@ -54,10 +70,20 @@ public enum MemCacheError: Error, Sendable, CustomStringConvertible {
       return
         "the session was changed by another request at the same time "
         + "(gave up after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
-    case .sessionTooLarge(let size, let maximum):
-      return "the encoded session is \(size) bytes; memcached stores at most \(maximum)"
+    case .sessionEnded:
+      return
+        "the session was invalidated, expired or replaced since this request loaded it; "
+        + "its changes were not written"
+    case .valueTooLarge(let size, let maximum?):
+      return "the encoded value is \(size) bytes; the store accepts at most \(maximum)"
+    case .valueTooLarge(let size, nil):
+      return "the encoded value is \(size) bytes, more than the server accepts"
+    case .nestingTooDeep(let limit):
+      return "the value nests deeper than \(limit) levels (a reference cycle?)"
+    case .unavailable(let error):
+      return "the store is unavailable: \(error)"
     case .storeFailed(let error):
-      return "the session store failed: \(error)"
+      return "the store failed: \(error)"
     case .undecodable(let error):
       return "the stored bytes are not an MCDUtils value: \(error)"
     case .notASession(let reason):
@@ -66,31 +92,49 @@ public enum MemCacheError: Error, Sendable, CustomStringConvertible {
       return "the value cannot be stored: \(error)"
     case .decodingFailed(let error):
       return "the stored value does not decode as the requested type: \(error)"
+    case .generationUnavailable:
+      return "the cache generation counter could not be read"
     case .unexpected(let error):
-      return "the session store failed: \(error)"
+      return "the store failed: \(error)"
     }
+  }
+
+  /// Whether the store was unreachable: the case a web service answers with 503.
+  public var isUnavailable: Bool {
+    if case .unavailable = self { return true }
+    return false
   }
 
   /// Wraps what a store or the codec threw; a `MemCacheError` passes unchanged.
   static func wrapping(_ error: any Error) -> MemCacheError {
     switch error {
     case let error as MemCacheError: return error
-    case let error as MemcachedError:
-      if error.isItemTooLarge, let (size, maximum) = Self.sizes(in: error.message) {
-        return .sessionTooLarge(size: size, maximum: maximum)
-      }
-      return .storeFailed(error)
+    case let error as MemcachedError: return wrapping(error)
     case let error as SessionValueFormatError: return .undecodable(error)
+    case let error as SessionValueNestingError: return .nestingTooDeep(limit: error.limit)
     case let error as DecodingError: return .decodingFailed(error)
     case let error as EncodingError: return .encodingFailed(error)
     default: return .unexpected(error)
     }
   }
 
-  /// Reads "the value is N bytes; the maximum is M" from `MemcachedError.itemTooLarge`.
-  private static func sizes(in message: String) -> (Int, Int)? {
-    let numbers = message.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-    guard numbers.count == 2 else { return nil }
-    return (numbers[0], numbers[1])
+  /// Sorts a memcached error into the cases above.
+  static func wrapping(_ error: MemcachedError) -> MemCacheError {
+    if let size = error.valueSize {
+      return .valueTooLarge(size: size, maximum: error.maximumValueSize)
+    }
+    return error.isUnavailable ? .unavailable(error) : .storeFailed(error)
+  }
+
+  /// What encoding a value for the store threw: a value too deep for the format is the
+  /// writer's error, not undecodable bytes.
+  static func encoding(_ error: any Error) -> MemCacheError {
+    if case SessionValueFormatError.nestingTooDeep(let limit, _)? = error
+      as? SessionValueFormatError
+    {
+      return .nestingTooDeep(limit: limit)
+    }
+    if let error = error as? SessionValueFormatError { return .encodingFailed(error) }
+    return wrapping(error)
   }
 }

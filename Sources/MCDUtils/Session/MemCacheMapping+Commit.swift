@@ -17,22 +17,12 @@ extension MemCacheMapping: DataManager {
   /// Nothing to do: memcached has no transactions.
   public func tpcBegin(_ transaction: Transaction) throws {}
 
-  /// Whether the vote will talk to memcached: the session changed, is new, or is due for a
-  /// refresh of its expiration.
-  public var commitMayBlock: Bool {
+  /// The session's store, with a turn of its own among this process's commits of the session,
+  /// when the commit will write; `nil` when there is nothing to write.
+  public var commitExecutor: (any CommitExecutor)? {
     let snapshot = state.withLock { $0 }
-    guard !snapshot.invalidated else { return false }
-    if snapshot.isNew || Self.hasChanges(from: snapshot.baseline, to: snapshot.data) {
-      return true
-    }
-    return !snapshot.needsReload && snapshot.cas != nil
-      && isRefreshDue(snapshot.accessed, now: Date())
-  }
-
-  /// Runs `commit` on the calling thread when the session's store allows a brief inline call
-  /// now (``MemCacheStore/runInline(_:)``): the vote's write then costs no thread hop.
-  public func commitInline(_ commit: () throws -> Void) throws -> Bool {
-    try proxy.store.runInline(commit) != nil
+    guard writeNeeded(snapshot, now: Date()) != nil else { return nil }
+    return SessionCommitExecutor(proxy: proxy, key: containerKey)
   }
 
   /// Nothing to do: the write happens in ``tpcVote(_:)``.
@@ -42,19 +32,11 @@ extension MemCacheMapping: DataManager {
   /// resolving conflicts by the container's policy), or refreshes its expiration if a read-only
   /// access is due for one. Zope's `tpc_vote`.
   ///
-  /// - Throws: ``MemCacheError``: `storeFailed` when the server cannot be reached,
-  ///   `sessionTooLarge` with the size, `conflict` when the policy gives up.
-  ///
-  /// > Important: memcached cannot prepare a write, so the write is the vote. When one
-  /// > transaction holds two sessions and the second one's vote fails, the first one's write
-  /// > has already happened and is not undone. Keep one session per transaction, as a request
-  /// > does.
+  /// - Throws: ``MemCacheError``: `unavailable` when no copy can be reached, `valueTooLarge`,
+  ///   `conflict` when the policy gives up, `sessionEnded` when the session was invalidated,
+  ///   expired or replaced since it was loaded.
   public func tpcVote(_ transaction: Transaction) throws {
-    do {
-      try writeBack(using: proxy.store, in: transaction)
-    } catch {
-      throw MemCacheError.wrapping(error)
-    }
+    try proxy.run { try writeBack(on: $0, in: transaction) }
   }
 
   /// Forgets the finished transaction.
@@ -85,136 +67,182 @@ private struct MappingSavepoint: DataManagerSavepoint {
   }
 }
 
-extension MemCacheMapping {
-  /// Where the next write attempt goes.
-  private enum Step {
-    /// Create the session: nobody has stored it yet (as far as this mapping knows).
-    case add
-    /// Replace the stored item whose CAS value is given.
-    case cas(UInt64)
-    /// Read the stored session and apply this transaction's changes to it.
-    case reload
+/// Runs a session's commit on its store, after the commits of the same session that this
+/// process started before it.
+private final class SessionCommitExecutor: CommitExecutor {
+  let proxy: MemCacheProxy
+  let key: String
+
+  init(proxy: MemCacheProxy, key: String) {
+    self.proxy = proxy
+    self.key = key
   }
 
-  /// Writes the changes (or refreshes a read-only session that is due for it) to `store`.
+  func runCommit(_ commit: @escaping @Sendable () throws -> Void) async throws {
+    try await proxy.commitTurns.withTurn(key) { try await proxy.store.runCommit(commit) }
+  }
+}
+
+extension MemCacheMapping {
+  /// What a commit of `snapshot` writes at `now`: the changes (or a new session), a refresh of
+  /// a read-only session that is due for one, or nothing.
+  enum Write {
+    case changes
+    case refresh
+  }
+
+  func writeNeeded(_ snapshot: State, now: Date) -> Write? {
+    guard !snapshot.invalidated else { return nil }
+    if snapshot.isNew || Self.hasChanges(from: snapshot.baseline, to: snapshot.data) {
+      return .changes
+    }
+    return snapshot.copies != nil && isRefreshDue(snapshot.accessed, now: now) ? .refresh : nil
+  }
+
+  /// Writes the changes (or refreshes a read-only session that is due for it).
   ///
   /// - Throws: ``MemCacheError``.
-  func writeBack(using store: any MemCacheStore, in transaction: Transaction?) throws {
-    try proxy.withWriteLock(for: containerKey) {
-      try writeBackLocked(using: store, in: transaction)
-    }
-  }
-
-  private func writeBackLocked(using store: any MemCacheStore, in transaction: Transaction?)
-    throws
+  func writeBack(on connection: any MemcachedOperations, in transaction: Transaction?)
+    throws(MemCacheError)
   {
     let snapshot = state.withLock { $0 }
-    guard !snapshot.invalidated else { return }
     let now = Date()
-    guard snapshot.isNew || Self.hasChanges(from: snapshot.baseline, to: snapshot.data) else {
-      if !snapshot.needsReload, let cas = snapshot.cas, isRefreshDue(snapshot.accessed, now: now) {
-        refresh(snapshot, cas: cas, now: now, using: store, in: transaction)
-      }
+    guard let write = writeNeeded(snapshot, now: now) else { return }
+    defer { proxy.dropCached(containerKey, in: transaction) }
+    if write == .refresh {
+      refresh(snapshot, now: now, on: connection)
       return
     }
-
+    var copies: SessionCopies
+    if let known = snapshot.copies {
+      copies = known
+    } else {
+      copies = try readCopies(on: connection, everyCopy: true)
+    }
     var target = snapshot.data
-    var created = snapshot.created
-    var step: Step =
-      snapshot.isNew ? .add : snapshot.needsReload ? .reload : .cas(snapshot.cas ?? 0)
+    var (created, version) = (snapshot.created, snapshot.version)
     var writes = 0
-    let expiration = MemcachedExpiration.after(settings.timeout)
-    let maximum = settings.maximumWriteAttempts
-    defer { proxy.dropCached(containerKey, in: transaction) }
-    write: while true {
-      if case .reload = step {
-        guard let item = try store.get(containerKey) else {
-          step = .add
-          continue
-        }
-        let stored = try SessionRecord(item: item)
-        target = Self.apply(
-          Self.changes(from: snapshot.baseline, to: snapshot.data), to: stored.data)
-        created = stored.created
-        step = .cas(item.cas)
+    while true {
+      guard writes < settings.maximumWriteAttempts else { throw .conflict(attempts: writes) }
+      writes += 1
+      var record = SessionRecord(
+        epoch: snapshot.epoch, version: version, created: created, accessed: now,
+        data: .map(target))
+      record.version = record.nextVersion
+      let (bytes, flags) = try proxy.encode(record.value)
+      let written = try copies.write(
+        bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
+        logger: proxy.logger)
+      if written == .stored {
+        version = record.version
+        break
+      }
+      copies = try readCopies(on: connection, everyCopy: true)
+      guard let stored = try copies.newestRecord() else {
+        // Gone since it was read: a session this request created is created again; one it
+        // loaded has expired or was removed, and stays so.
+        guard snapshot.isNew else { throw .sessionEnded }
         continue
       }
-      guard writes < maximum else { throw MemCacheError.conflict(attempts: writes) }
-      writes += 1
-      let record = SessionRecord(created: created, accessed: now, data: target)
-      let (bytes, flags) = try proxy.encode(record.value)
-      let conflicted: Bool
-      switch step {
-      case .add:
-        conflicted =
-          !(try store.add(containerKey, value: bytes, flags: flags, expiration: expiration))
-      case .cas(let cas):
-        switch try store.cas(
-          containerKey, value: bytes, cas: cas, flags: flags, expiration: expiration)
-        {
-        case .stored: conflicted = false
-        case .conflict: conflicted = true
-        case .notFound:
-          // Expired or invalidated since it was loaded: create it again with what we have.
-          step = .add
-          continue write
-        }
-      case .reload:
-        continue write
-      }
-      guard conflicted else { break write }
+      guard !stored.isEnded, stored.epoch == snapshot.epoch else { throw .sessionEnded }
       switch settings.conflictPolicy {
       case .fail:
-        throw MemCacheError.conflict(attempts: writes)
+        throw .conflict(attempts: writes)
       case .overwrite:
-        try store.set(containerKey, value: bytes, flags: flags, expiration: expiration)
-        break write
+        target = snapshot.data
       case .merge:
-        Self.backOff(after: writes)
-        step = .reload
+        target = Self.apply(
+          Self.changes(from: snapshot.baseline, to: snapshot.data), to: stored.data.mapValue ?? [:])
       }
+      (created, version) = (stored.created, stored.version)
     }
-
     state.withLock { state in
       if state.data == snapshot.data { state.data = target }
       state.baseline = target
       state.created = created
       state.accessed = now
-      state.cas = nil
+      state.version = version
+      state.copies = nil
       state.isNew = false
-      state.needsReload = true
     }
   }
 
-  /// Whether a read-only access at `now` should push the expiration back.
-  func isRefreshDue(_ accessed: Date, now: Date) -> Bool {
-    Duration.seconds(now.timeIntervalSince(accessed)) >= settings.resolution
-  }
-
-  /// Rewrites an unchanged session with a new last-accessed time and a fresh TTL. A conflict or
-  /// a miss means another request wrote or removed it meanwhile, which needs no refresh; a
-  /// failure is logged, because a read-only request should not fail for it.
-  private func refresh(
-    _ snapshot: State, cas: UInt64, now: Date, using store: any MemCacheStore,
-    in transaction: Transaction?
-  ) {
-    let record = SessionRecord(created: snapshot.created, accessed: now, data: snapshot.baseline)
+  /// Rewrites an unchanged session with a new last-accessed time and a fresh lifetime. A
+  /// conflict means another request wrote it meanwhile, which needs no refresh; a failure is
+  /// logged, because a read-only request should not fail for it.
+  private func refresh(_ snapshot: State, now: Date, on connection: any MemcachedOperations) {
+    guard let copies = snapshot.copies else { return }
+    var record = SessionRecord(
+      epoch: snapshot.epoch, version: snapshot.version, created: snapshot.created,
+      accessed: now, data: .map(snapshot.baseline))
+    record.version = record.nextVersion
     do {
       let (bytes, flags) = try proxy.encode(record.value)
-      let result = try store.cas(
-        containerKey, value: bytes, cas: cas, flags: flags,
-        expiration: .after(settings.timeout))
-      proxy.dropCached(containerKey, in: transaction)
-      guard result == .stored else { return }
+      let written = try copies.write(
+        bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
+        logger: proxy.logger)
+      guard written == .stored else { return }
       state.withLock { state in
         state.accessed = now
-        state.cas = nil
-        state.needsReload = true
+        state.version = record.version
+        state.copies = nil
       }
     } catch {
       proxy.logger.warning(
         "could not refresh a session's expiration", metadata: ["error": "\(error)"])
     }
+  }
+
+  /// Replaces every copy with a tombstone of the newest epoch, so that nothing loaded before
+  /// can be written back, and empties the mapping.
+  ///
+  /// - Throws: ``MemCacheError``.
+  func writeTombstone(on connection: any MemcachedOperations, window: Duration)
+    throws(MemCacheError)
+  {
+    let snapshot = state.withLock { state in
+      state.invalidated = true
+      state.data.removeAll()
+      state.baseline.removeAll()
+      return state
+    }
+    defer { proxy.dropCached(containerKey) }
+    var copies: SessionCopies
+    if let known = snapshot.copies {
+      copies = known
+    } else {
+      copies = try readCopies(on: connection, everyCopy: true)
+    }
+    let attempts = Swift.max(settings.maximumWriteAttempts, 3)
+    for attempt in 1...attempts {
+      let stored = try? copies.newestRecord()
+      if let stored, stored.isEnded, stored.epoch >= snapshot.epoch { return }
+      let epoch = Swift.max(snapshot.epoch, stored?.epoch ?? 0)
+      let tombstone = SessionRecord(
+        epoch: epoch, version: SessionRecord.ended, created: snapshot.created,
+        accessed: snapshot.accessed, data: .nil)
+      let (bytes, flags) = try proxy.encode(tombstone.value)
+      let written = try copies.write(
+        bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
+        logger: proxy.logger)
+      if written == .stored { return }
+      if attempt == attempts { throw .conflict(attempts: attempt) }
+      copies = try readCopies(on: connection, everyCopy: true)
+    }
+  }
+
+  func readCopies(on connection: any MemcachedOperations, everyCopy: Bool) throws(MemCacheError)
+    -> SessionCopies
+  {
+    try SessionCopies.read(
+      containerKey, on: connection, replicas: proxy.store.replicas, window: settings.timeout,
+      everyCopy: everyCopy)
+  }
+
+  /// Whether a read-only access at `now` should push the expiration back. A stored time far in
+  /// the past or future (or garbage) never traps: the difference saturates.
+  func isRefreshDue(_ accessed: Date, now: Date) -> Bool {
+    Duration(saturatingSeconds: now.timeIntervalSince(accessed)) >= settings.resolution
   }
 
   /// The keys set or deleted (`nil`) between `old` and `new`.
@@ -260,13 +288,5 @@ extension MemCacheMapping {
     var result = data
     for (key, value) in changes { result[key] = value }
     return result
-  }
-
-  /// Waits a random moment before retrying a write that lost a race, growing with the number
-  /// of writes lost (up to about 20 ms), so that writers contending for one session spread out
-  /// instead of colliding again at once.
-  static func backOff(after writes: Int) {
-    let ceiling = Swift.min(200 << Swift.min(writes, 7), 20_000)
-    Thread.sleep(forTimeInterval: Double(Int.random(in: 0...ceiling)) / 1_000_000)
   }
 }

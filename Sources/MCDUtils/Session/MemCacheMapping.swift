@@ -2,23 +2,13 @@ import Foundation
 import Memcached
 import Synchronization
 
-/// One user's session: a dictionary of ``SessionValue``s stored as one memcached item under the
-/// browser id. The original's `MemCacheMapping`.
+/// One user's session: a dictionary of ``SessionValue``s stored under the browser id. The
+/// original's `MemCacheMapping`.
 ///
 /// Get one from ``MemCacheSessionDataContainer/get(_:)`` or
 /// ``MemCacheSessionDataContainer/newOrExisting(_:)``. Reading and changing it happens in memory;
-/// memcached is only used when the session is loaded and when its transaction commits.
-///
-/// **Transactions.** The first change joins ``Transaction/current``. At commit the session is
-/// written, in the vote phase after every other data manager has voted (memcached cannot
-/// prepare a write), and only if its encoded entries changed: a request that only reads writes
-/// nothing. An abort drops the changes; rolling back a savepoint restores the entries as they
-/// were at the savepoint. The write is a CAS write, and another request's write in between is
-/// resolved by the container's ``MemCacheSessionDataContainer/ConflictPolicy``. A vote that
-/// fails (server unreachable, session too large) throws ``MemCacheError`` and the transaction
-/// aborts with nothing written.
-///
-/// Without a current transaction changes stay in memory until ``save()``.
+/// the first change joins ``Transaction/current``, whose commit writes the session (see
+/// <doc:SessionsAndTransactions>). Without a transaction changes stay in memory until ``save()``.
 ///
 /// ```swift
 /// try await withTransaction { _ in
@@ -27,9 +17,6 @@ import Synchronization
 ///   try session.set(cart, forKey: "cart")
 /// }
 /// ```
-///
-/// The session is `Sendable`: its state sits behind a lock, so several tasks may use it, though a
-/// session normally belongs to one request.
 public final class MemCacheMapping: Sendable {
   struct State: Sendable {
     /// The entries as the request sees them.
@@ -37,12 +24,14 @@ public final class MemCacheMapping: Sendable {
     /// The entries as stored when the session was loaded or last written: the changes to write
     /// are the difference between `data` and this.
     var baseline: [String: SessionValue]
-    /// The CAS value of the stored item the baseline came from.
-    var cas: UInt64?
-    /// Created in this transaction and not stored yet: written with `add`.
+    /// What the store held when the session was read; `nil` after a write, when the next write
+    /// reads it again.
+    var copies: SessionCopies?
+    /// The stored record's epoch and version.
+    var epoch: UInt64
+    var version: UInt64
+    /// Created by this request and not stored yet.
     var isNew: Bool
-    /// Written by this mapping since it was loaded, so `cas` is unknown.
-    var needsReload = false
     var created: Date
     var accessed: Date
     /// The transaction this mapping joined, if any.
@@ -59,15 +48,16 @@ public final class MemCacheMapping: Sendable {
 
   init(
     key: String, proxy: MemCacheProxy, settings: MemCacheSessionDataContainer.Settings,
-    record: SessionRecord, cas: UInt64?
+    record: SessionRecord, copies: SessionCopies, isNew: Bool
   ) {
     self.containerKey = key
     self.proxy = proxy
     self.settings = settings
+    let data = record.data.mapValue ?? [:]
     self.state = Mutex(
       State(
-        data: record.data, baseline: record.data, cas: cas, isNew: cas == nil,
-        created: record.created, accessed: record.accessed))
+        data: data, baseline: data, copies: copies, epoch: record.epoch, version: record.version,
+        isNew: isNew, created: record.created, accessed: record.accessed))
   }
 
   // MARK: Dictionary API
@@ -182,29 +172,22 @@ public final class MemCacheMapping: Sendable {
     }
   }
 
-  /// Deletes the session from memcached and empties it: the original's `invalidate()`. Later
-  /// changes to this mapping are not written.
+  /// Ends the session for good and empties it: the original's `invalidate()`. Its copies in
+  /// the store are replaced by a tombstone, so that no request that loaded it before can write
+  /// it back; later changes to this mapping are not written.
   ///
-  /// - Throws: ``MemCacheError/storeFailed(_:)``.
+  /// - Throws: ``MemCacheError/unavailable(_:)`` or ``MemCacheError/storeFailed(_:)``.
   public func invalidate() throws(MemCacheError) {
-    markInvalidated()
-    try proxy.delete(containerKey)
+    let window = settings.timeout
+    try proxy.run { try self.writeTombstone(on: $0, window: window) }
   }
 
-  /// Deletes the session from memcached asynchronously.
+  /// Ends the session for good asynchronously.
   ///
-  /// - Throws: ``MemCacheError/storeFailed(_:)``.
+  /// - Throws: as the blocking ``invalidate()``.
   public func invalidate() async throws(MemCacheError) {
-    markInvalidated()
-    try await proxy.delete(containerKey)
-  }
-
-  private func markInvalidated() {
-    state.withLock { state in
-      state.invalidated = true
-      state.data.removeAll()
-      state.baseline.removeAll()
-    }
+    let window = settings.timeout
+    try await proxy.run { try self.writeTombstone(on: $0, window: window) }
   }
 
   /// Whether ``invalidate()`` was called.
@@ -213,21 +196,18 @@ public final class MemCacheMapping: Sendable {
   /// Writes the changes now, for code that runs without a transaction; inside one, the commit
   /// writes them. Does nothing when nothing changed.
   ///
-  /// - Throws: what a failed vote throws: ``MemCacheError/storeFailed(_:)``,
-  ///   ``MemCacheError/sessionTooLarge(size:maximum:)``, ``MemCacheError/conflict(attempts:)``.
+  /// - Throws: what a failed commit throws: ``MemCacheError/unavailable(_:)``,
+  ///   ``MemCacheError/valueTooLarge(size:maximum:)``, ``MemCacheError/conflict(attempts:)``,
+  ///   ``MemCacheError/sessionEnded``.
   public func save() throws(MemCacheError) {
-    do {
-      try writeBack(using: proxy.store, in: nil)
-    } catch {
-      throw MemCacheError.wrapping(error)
-    }
+    try proxy.run { try self.writeBack(on: $0, in: nil) }
   }
 
   /// Writes the changes now asynchronously.
   ///
   /// - Throws: as ``save()``.
   public func save() async throws(MemCacheError) {
-    try await proxy.run { [self] store in try writeBack(using: store, in: nil) }
+    try await proxy.run { try self.writeBack(on: $0, in: nil) }
   }
 }
 

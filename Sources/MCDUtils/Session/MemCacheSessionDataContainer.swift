@@ -4,10 +4,9 @@ import Memcached
 /// Where sessions live: the original's `MemCacheSessionDataContainer`, a drop-in for Zope's
 /// `Transience` session data container.
 ///
-/// Each session is one memcached item whose key is the browser id (after the configuration's
-/// key prefix, empty by default), so that other tools and languages can find it. Every write
-/// sets ``timeout`` as the item's time to live, and a session that is only read is refreshed at
-/// most once per ``resolution`` window, so it expires only when nobody uses it.
+/// Each session is one memcached item (and one more per replica) whose key is the browser id,
+/// written with ``timeout`` as its time to live; a session only read is refreshed at most once
+/// per ``resolution``. See <doc:SessionsAndTransactions> and <doc:Failures>.
 ///
 /// ```swift
 /// let container = MemCacheSessionDataContainer(proxy: proxy, timeout: .seconds(1800))
@@ -72,7 +71,7 @@ public final class MemCacheSessionDataContainer: Sendable {
   private func prepare(_ browserId: String) throws(MemCacheError) -> MemCacheProxy {
     guard let proxy else { throw .noProxy }
     do {
-      try MemcachedKey.validate(browserId, prefixLength: proxy.keyPrefixLength)
+      try MemcachedKey.validate(browserId, prefixLength: proxy.store.keyPrefixLength)
     } catch {
       throw .invalidBrowserId(reason: (error as? MemcachedError)?.message ?? "\(error)")
     }
@@ -83,79 +82,50 @@ public final class MemCacheSessionDataContainer: Sendable {
 
   /// Whether a session exists for `browserId`: the original's `has_key`.
   ///
-  /// - Throws: ``MemCacheError/noProxy``, ``MemCacheError/invalidBrowserId(reason:)``,
-  ///   ``MemCacheError/storeFailed(_:)``.
+  /// - Throws: as ``get(_:)``.
   public func hasKey(_ browserId: String) throws(MemCacheError) -> Bool {
-    let proxy = try prepare(browserId)
-    if proxy.readCache.cache(for: Transaction.current, create: false)?.session(browserId) != nil {
-      return true
-    }
-    return try proxy.item(forKey: browserId) != nil
+    try get(browserId) != nil
   }
 
   /// Whether a session exists, asynchronously.
   ///
-  /// - Throws: as the blocking ``hasKey(_:)``.
+  /// - Throws: as ``get(_:)``.
   public func hasKey(_ browserId: String) async throws(MemCacheError) -> Bool {
-    let proxy = try prepare(browserId)
-    if proxy.readCache.cache(for: Transaction.current, create: false)?.session(browserId) != nil {
-      return true
-    }
-    return try await proxy.item(forKey: browserId) != nil
+    try await get(browserId) != nil
   }
 
-  /// The session of `browserId`, or `nil` when there is none: the original's `get`.
-  ///
-  /// Within one transaction the same browser id gives the same ``MemCacheMapping``.
+  /// The session of `browserId`, or `nil` when there is none (never stored, expired, or
+  /// invalidated): the original's `get`. Within one transaction the same browser id gives the
+  /// same ``MemCacheMapping``.
   ///
   /// - Throws: ``MemCacheError/noProxy``, ``MemCacheError/invalidBrowserId(reason:)``,
-  ///   ``MemCacheError/storeFailed(_:)``, and ``MemCacheError/undecodable(_:)`` or
+  ///   ``MemCacheError/unavailable(_:)`` when no copy of the session can be reached (an outage
+  ///   is not a logout), and ``MemCacheError/undecodable(_:)`` or
   ///   ``MemCacheError/notASession(reason:)`` for bytes under the key that are not a session.
   public func get(_ browserId: String) throws(MemCacheError) -> MemCacheMapping? {
-    let lookup = try self.lookup(browserId)
-    if let session = lookup.session { return session }
-    let item: MemcachedItem?
-    if let cachedItem = lookup.cachedItem {
-      item = cachedItem
-    } else {
-      item = try lookup.proxy.run { try $0.get(browserId) }
-    }
-    guard let (session, refresh) = try finish(lookup, item, browserId) else { return nil }
-    if let refresh {
-      do { try refresh(lookup.proxy.store) } catch { throw MemCacheError.wrapping(error) }
-    }
-    return session
+    try lookup(browserId).mapping
   }
 
   /// The session of `browserId`, or `nil`, asynchronously.
   ///
   /// - Throws: as the blocking ``get(_:)``.
   public func get(_ browserId: String) async throws(MemCacheError) -> MemCacheMapping? {
-    let lookup = try self.lookup(browserId)
-    if let session = lookup.session { return session }
-    let item: MemcachedItem?
-    if let cachedItem = lookup.cachedItem {
-      item = cachedItem
-    } else {
-      item = try await lookup.proxy.run { try $0.get(browserId) }
-    }
-    guard let (session, refresh) = try finish(lookup, item, browserId) else { return nil }
-    if let refresh { try await lookup.proxy.run(refresh) }
-    return session
+    try await lookup(browserId).mapping
   }
 
   /// The session of `browserId`, created empty when there is none: the original's
   /// `new_or_existing`.
   ///
-  /// A new session joins the current transaction and is stored with `add` when it commits, so
-  /// two requests that create it at the same time end up with one session (the later one is
-  /// merged into it under the ``conflictPolicy``). Without a transaction it is stored at once.
+  /// A new session joins the current transaction and is stored when it commits (two requests
+  /// that create it at once end up with one session, resolved by the ``conflictPolicy``).
+  /// Without a transaction it is stored at once.
   ///
   /// - Throws: as ``get(_:)``, and for a session stored at once, what ``MemCacheMapping/save()``
   ///   throws.
   public func newOrExisting(_ browserId: String) throws(MemCacheError) -> MemCacheMapping {
-    if let session = try get(browserId) { return session }
-    let (session, transaction) = try created(browserId)
+    let found = try lookup(browserId)
+    if let mapping = found.mapping { return mapping }
+    let (session, transaction) = try created(browserId, over: found.copies)
     if transaction == nil { try session.save() }
     return session
   }
@@ -164,102 +134,102 @@ public final class MemCacheSessionDataContainer: Sendable {
   ///
   /// - Throws: as the blocking ``newOrExisting(_:)``.
   public func newOrExisting(_ browserId: String) async throws(MemCacheError) -> MemCacheMapping {
-    if let session = try await get(browserId) { return session }
-    let (session, transaction) = try created(browserId)
+    let found = try await lookup(browserId)
+    if let mapping = found.mapping { return mapping }
+    let (session, transaction) = try created(browserId, over: found.copies)
     if transaction == nil { try await session.save() }
     return session
   }
 
-  // MARK: Helpers
+  // MARK: Steps
 
-  /// What `get` knows before any I/O: the proxy, the transaction and its read cache, and what
-  /// the cache already holds for the browser id.
-  private struct Lookup {
-    let proxy: MemCacheProxy
-    let transaction: Transaction?
-    let cache: TransactionReadCache?
-    let session: MemCacheMapping?
-    /// The item the cache holds: `.some(nil)` is a cached miss, `nil` means not cached.
-    let cachedItem: MemcachedItem??
+  /// What a lookup found: the session, or the copies that show there is none.
+  struct Found {
+    var mapping: MemCacheMapping?
+    var copies: SessionCopies?
   }
 
-  private func lookup(_ browserId: String) throws(MemCacheError) -> Lookup {
-    let proxy = try prepare(browserId)
-    let transaction = Transaction.current
-    let cache = proxy.readCache.cache(for: transaction, create: true)
-    let cached = cache?.entry(browserId)
-    return Lookup(
-      proxy: proxy, transaction: transaction, cache: cache, session: cached?.session,
-      cachedItem: cached?.item)
-  }
-
-  /// The session loaded from `item`, and the refresh to run at once when there is no
-  /// transaction to run it at commit; `nil` for a miss.
-  private func finish(_ lookup: Lookup, _ item: MemcachedItem?, _ browserId: String)
-    throws(MemCacheError) -> (MemCacheMapping, (@Sendable (any MemCacheStore) throws -> Void)?)?
-  {
-    guard
-      let session = try loaded(
-        item, fetched: lookup.cachedItem == nil, browserId, lookup.proxy, lookup.cache,
-        lookup.transaction)
-    else { return nil }
-    return (session, session.refreshWithoutTransaction(lookup.transaction))
-  }
-
-  /// The session built from `item` (`nil` for a miss), kept in `cache` with the item when it
-  /// was `fetched` from the store rather than found in the cache.
-  private func loaded(
-    _ item: MemcachedItem?, fetched: Bool, _ browserId: String, _ proxy: MemCacheProxy,
-    _ cache: TransactionReadCache?, _ transaction: Transaction?
-  ) throws(MemCacheError) -> MemCacheMapping? {
-    guard let item else {
-      if fetched { cache?.store(nil, forKey: browserId) }
-      return nil
+  /// Looks the session up in the transaction's read cache, then in the store.
+  private func lookup(_ browserId: String) throws(MemCacheError) -> Found {
+    let (proxy, cache) = try start(browserId)
+    if let cached = cache?.session(browserId) { return cached }
+    let window = settings.timeout
+    let replicas = proxy.store.replicas
+    let copies = try proxy.run {
+      try SessionCopies.read(browserId, on: $0, replicas: replicas, window: window)
     }
-    let record: SessionRecord
-    do {
-      record = try SessionRecord(item: item)
-    } catch {
-      if fetched { cache?.store(item, forKey: browserId) }
-      throw error
-    }
-    let session = MemCacheMapping(
-      key: browserId, proxy: proxy, settings: settings, record: record, cas: item.cas)
-    cache?.store(session: session, item: fetched ? item : nil, forKey: browserId)
-    if let transaction,
-      session.isRefreshDue(record.accessed, now: Date())
-    {
-      // A read-only request is due to refresh the session: its commit does it.
-      session.state.withLock { $0.joined = transaction }
-      session.joinOrForget(transaction)
-    }
-    return session
+    let (found, refresh) = try finish(browserId, copies, proxy, cache)
+    if let refresh { try refresh.save() }
+    return found
   }
 
-  private func created(_ browserId: String) throws(MemCacheError) -> (
-    MemCacheMapping, Transaction?
+  private func lookup(_ browserId: String) async throws(MemCacheError) -> Found {
+    let (proxy, cache) = try start(browserId)
+    if let cached = cache?.session(browserId) { return cached }
+    let window = settings.timeout
+    let replicas = proxy.store.replicas
+    let copies = try await proxy.run {
+      try SessionCopies.read(browserId, on: $0, replicas: replicas, window: window)
+    }
+    let (found, refresh) = try finish(browserId, copies, proxy, cache)
+    if let refresh { try await refresh.save() }
+    return found
+  }
+
+  private func start(_ browserId: String) throws(MemCacheError) -> (
+    MemCacheProxy, TransactionReadCache?
   ) {
     let proxy = try prepare(browserId)
-    let now = Date()
+    return (proxy, proxy.readCache.cache(for: Transaction.current, create: true))
+  }
+
+  /// The session the copies hold (kept in the read cache), and, outside a transaction, the
+  /// session to refresh at once when a read-only access is due to refresh it.
+  private func finish(
+    _ browserId: String, _ copies: SessionCopies, _ proxy: MemCacheProxy,
+    _ cache: TransactionReadCache?
+  ) throws(MemCacheError) -> (Found, MemCacheMapping?) {
+    guard let record = try copies.newestRecord(), !record.isEnded else {
+      let found = Found(mapping: nil, copies: copies)
+      cache?.store(session: found, forKey: browserId)
+      return (found, nil)
+    }
+    guard record.data.mapValue != nil else {
+      throw .notASession(reason: "its \"data\" is not a map")
+    }
     let session = MemCacheMapping(
-      key: browserId, proxy: proxy, settings: settings,
-      record: SessionRecord(created: now, accessed: now, data: [:]), cas: nil)
+      key: browserId, proxy: proxy, settings: settings, record: record, copies: copies,
+      isNew: false)
+    cache?.store(session: Found(mapping: session, copies: nil), forKey: browserId)
+    guard session.isRefreshDue(record.accessed, now: Date()) else {
+      return (Found(mapping: session), nil)
+    }
+    guard let transaction = Transaction.current else { return (Found(mapping: session), session) }
+    // A read-only request is due to refresh the session: its commit does it.
+    session.state.withLock { $0.joined = transaction }
+    session.joinOrForget(transaction)
+    return (Found(mapping: session), nil)
+  }
+
+  /// A new empty session for `browserId`, over what the copies hold (nothing, or a session
+  /// that ended, whose epoch the new one follows), joined to the current transaction.
+  private func created(_ browserId: String, over copies: SessionCopies?) throws(MemCacheError)
+    -> (MemCacheMapping, Transaction?)
+  {
+    let proxy = try prepare(browserId)
+    let now = Date()
+    let previous = try? copies?.newestRecord()
+    let record = SessionRecord(
+      epoch: previous.map { $0.epoch + 1 } ?? 0, version: 0, created: now, accessed: now,
+      data: .map([:]))
+    let session = MemCacheMapping(
+      key: browserId, proxy: proxy, settings: settings, record: record,
+      copies: copies ?? .empty(browserId, nodes: nil), isNew: true)
     guard let transaction = Transaction.current else { return (session, nil) }
     proxy.readCache.cache(for: transaction, create: true)?.store(
-      session: session, forKey: browserId)
+      session: Found(mapping: session, copies: nil), forKey: browserId)
     session.state.withLock { $0.joined = transaction }
     session.joinOrForget(transaction)
     return (session, transaction)
-  }
-}
-
-extension MemCacheMapping {
-  /// Outside a transaction a read-only load that is due for a refresh does it at once; this is
-  /// that write, or `nil` when none is due or a transaction will do it.
-  func refreshWithoutTransaction(_ transaction: Transaction?)
-    -> (@Sendable (any MemCacheStore) throws -> Void)?
-  {
-    guard transaction == nil, isRefreshDue(lastAccessed, now: Date()) else { return nil }
-    return { [self] store in try writeBack(using: store, in: nil) }
   }
 }

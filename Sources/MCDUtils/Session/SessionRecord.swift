@@ -1,35 +1,79 @@
 import Foundation
 import Memcached
 
-/// What one session item holds: a map with a format version, the created and last-accessed
-/// times (Unix seconds) and the session's own entries. Written down in the "Sessions" section
-/// of `docs/wire-format.md`:
+/// What one copy of a session item holds, written down in the "Sessions" section of
+/// `docs/wire-format.md`:
 ///
 /// ```
-/// {"v": 1, "created": 1764236400.25, "accessed": 1764236460.5, "data": {"cart": [...]}}
+/// {"v": 2, "e": 0, "n": 7, "created": 1764236400.25, "accessed": 1764236460.5, "data": {...}}
+/// {"v": 2, "e": 0, "n": 9223372036854775807, "ended": true}
 /// ```
+///
+/// `e` (the epoch) counts the sessions that lived under one key: a session created over an
+/// ended one gets the next epoch. `n` counts the writes of one epoch; an ended session (a
+/// tombstone) has the largest `n`, so no copy of its epoch can look newer. Of several copies the
+/// one with the largest `(e, n)` is the session. Version 1 records (no `e` or `n`) read as epoch
+/// and version 0.
 struct SessionRecord: Sendable, Equatable {
-  /// The version of this shape; a reader refuses any other.
-  static let version: Int64 = 1
+  /// The version of this shape; a reader refuses any other (and reads version 1).
+  static let version: Int64 = 2
+  /// The `n` of a tombstone.
+  static let ended = UInt64(Int64.max)
 
+  var epoch: UInt64
+  var version: UInt64
   var created: Date
   var accessed: Date
-  var data: [String: SessionValue]
+  /// The session's entries (a map for a ``MemCacheMapping``, any value for a typed store).
+  var data: SessionValue
+  /// When a typed session expires, for writes that keep its lifetime; `nil` for none.
+  var expires: Date?
+
+  /// The version the next write of a live record gets: one more, short of a tombstone's.
+  var nextVersion: UInt64 { min(version, Self.ended - 2) + 1 }
+
+  /// Whether this is a tombstone: the session was invalidated.
+  var isEnded: Bool { version == Self.ended }
+
+  /// Orders copies: the newest has the largest epoch, then the largest version.
+  func isNewer(than other: SessionRecord) -> Bool {
+    (epoch, version) > (other.epoch, other.version)
+  }
+
+  /// A tombstone for this record's epoch.
+  var tombstone: SessionRecord {
+    SessionRecord(
+      epoch: epoch, version: Self.ended, created: created, accessed: accessed, data: .nil,
+      expires: nil)
+  }
 
   /// The record as the value that is stored.
   var value: SessionValue {
-    .map([
-      "v": .int(Self.version),
-      "created": .double(created.timeIntervalSince1970),
-      "accessed": .double(accessed.timeIntervalSince1970),
-      "data": .map(data),
-    ])
+    var map: [String: SessionValue] = [
+      "v": .int(Self.version), "e": .int(Int64(clamping: epoch)),
+      "n": .int(Int64(clamping: version)),
+    ]
+    if isEnded {
+      map["ended"] = true
+    } else {
+      map["created"] = .double(created.timeIntervalSince1970)
+      map["accessed"] = .double(accessed.timeIntervalSince1970)
+      map["data"] = data
+      if let expires { map["expires"] = .double(expires.timeIntervalSince1970) }
+    }
+    return .map(map)
   }
 
-  init(created: Date, accessed: Date, data: [String: SessionValue]) {
+  init(
+    epoch: UInt64, version: UInt64, created: Date, accessed: Date, data: SessionValue,
+    expires: Date? = nil
+  ) {
+    self.epoch = epoch
+    self.version = version
     self.created = created
     self.accessed = accessed
     self.data = data
+    self.expires = expires
   }
 
   /// Reads a record from a stored item.
@@ -46,37 +90,47 @@ struct SessionRecord: Sendable, Equatable {
     try self.init(value: value)
   }
 
+  /// Reads a record from a stored value. Every number is checked or converted with
+  /// saturation: nothing stored can trap.
   init(value: SessionValue) throws(MemCacheError) {
     guard let map = value.mapValue else { throw .notASession(reason: "it is not a map") }
-    // One pass over the few fields instead of a hashed lookup per field.
-    var version: SessionValue?
-    var dataValue: SessionValue?
-    var createdValue: SessionValue?
-    var accessedValue: SessionValue?
-    for (key, field) in map {
-      switch key {
-      case "v": version = field
-      case "data": dataValue = field
-      case "created": createdValue = field
-      case "accessed": accessedValue = field
-      default: break
-      }
+    let shape = map["v"]?.intValue
+    guard shape == 1 || shape == Self.version else {
+      throw .notASession(reason: "its version \"v\" is missing or not 1 or \(Self.version)")
     }
-    guard version?.intValue == Self.version else {
-      throw .notASession(reason: "its version \"v\" is missing or not \(Self.version)")
+    epoch = try Self.count(map["e"], "e")
+    version = try Self.count(map["n"], "n")
+    if map["ended"]?.boolValue == true {
+      version = Self.ended
+      created = Date(timeIntervalSince1970: 0)
+      accessed = created
+      data = .nil
+      expires = nil
+      return
     }
-    guard let data = dataValue?.mapValue else {
-      throw .notASession(reason: "its \"data\" is missing or not a map")
-    }
-    guard let created = Self.seconds(createdValue), let accessed = Self.seconds(accessedValue)
+    guard let data = map["data"] else { throw .notASession(reason: "its \"data\" is missing") }
+    guard let created = Self.seconds(map["created"]), let accessed = Self.seconds(map["accessed"])
     else {
       throw .notASession(reason: "its \"created\" or \"accessed\" time is missing or not a number")
     }
-    self.init(
-      created: Date(timeIntervalSince1970: created),
-      accessed: Date(timeIntervalSince1970: accessed), data: data)
+    self.data = data
+    self.created = Date(timeIntervalSince1970: created)
+    self.accessed = Date(timeIntervalSince1970: accessed)
+    self.expires = Self.seconds(map["expires"]).map { Date(timeIntervalSince1970: $0) }
   }
 
+  /// A count: an absent one is 0 (version 1 records), a negative one is refused, and every
+  /// integer is below `Int64.max` already.
+  private static func count(_ value: SessionValue?, _ name: String) throws(MemCacheError) -> UInt64
+  {
+    switch value {
+    case nil: return 0
+    case .int(let count) where count >= 0: return UInt64(count)
+    default: throw .notASession(reason: "its \"\(name)\" is not a count")
+    }
+  }
+
+  /// Seconds since 1970: any finite double or integer; NaN and infinities are refused.
   private static func seconds(_ value: SessionValue?) -> Double? {
     switch value {
     case .double(let seconds) where seconds.isFinite: return seconds

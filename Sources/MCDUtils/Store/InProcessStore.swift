@@ -9,7 +9,7 @@ import Synchronization
 /// it directly. It follows memcached's semantics (expiration, CAS values, `add`/`replace`,
 /// counters, the maximum value size) but nothing outlives the process, and it is not shared
 /// between processes.
-public final class InProcessStore: MemCacheStore {
+public final class InProcessStore: MemCacheStore, MemcachedOperations {
   private struct Entry {
     var item: MemcachedItem
     var expires: ContinuousClock.Instant?
@@ -18,10 +18,27 @@ public final class InProcessStore: MemCacheStore {
   private struct State {
     var entries: [String: Entry] = [:]
     var nextCAS: UInt64 = 1
+    /// When a delayed flush takes effect: items stored before it are gone from then on.
+    var flushAt: (at: ContinuousClock.Instant, before: UInt64)?
   }
 
   private let state = Mutex(State())
   private let clock = ContinuousClock()
+  /// Every operation called, by name, and the expiration of every write that has one: what a
+  /// test asks to learn how many round trips a path costs and what lifetime it sets.
+  let journal = Mutex(Journal())
+
+  struct Journal {
+    var counts: [String: Int] = [:]
+    var expirations: [MemcachedExpiration] = []
+  }
+
+  private func note(_ operation: String, _ expiration: MemcachedExpiration? = nil) {
+    journal.withLock { journal in
+      journal.counts[operation, default: 0] += 1
+      if let expiration { journal.expirations.append(expiration) }
+    }
+  }
   /// The largest value stored; a larger one throws ``Memcached/MemcachedReturnCode/e2big``.
   public let maximumValueSize: Int
 
@@ -36,6 +53,12 @@ public final class InProcessStore: MemCacheStore {
   /// Always `false`: items live only as long as this process.
   public var isPersistent: Bool { false }
 
+  /// 0: keys are stored as given.
+  public var keyPrefixLength: Int { 0 }
+
+  /// 0: there is one copy of everything, in this process.
+  public var replicas: Int { 0 }
+
   /// How many unexpired items the store holds.
   public var count: Int {
     let now = clock.now
@@ -45,6 +68,10 @@ public final class InProcessStore: MemCacheStore {
   }
 
   private func live(_ state: inout State, _ key: String) -> Entry? {
+    if let flush = state.flushAt, flush.at <= clock.now {
+      state.entries = state.entries.filter { $0.value.item.cas >= flush.before }
+      state.flushAt = nil
+    }
     guard let entry = state.entries[key] else { return nil }
     if let expires = entry.expires, expires <= clock.now {
       state.entries[key] = nil
@@ -84,12 +111,14 @@ public final class InProcessStore: MemCacheStore {
 
   /// Reads one item.
   public func get(_ key: String) throws -> MemcachedItem? {
+    note("get")
     try MemcachedKey.validate(key)
     return state.withLock { live(&$0, key)?.item }
   }
 
   /// Reads several items; returns the hits.
   public func getMulti(_ keys: [String]) throws -> [String: MemcachedItem] {
+    note("getMulti")
     for key in keys { try MemcachedKey.validate(key) }
     return state.withLock { state in
       var found: [String: MemcachedItem] = [:]
@@ -100,18 +129,29 @@ public final class InProcessStore: MemCacheStore {
     }
   }
 
+  /// Whether an item exists.
+  public func exists(_ key: String) throws -> Bool {
+    note("exists")
+    try MemcachedKey.validate(key)
+    return state.withLock { live(&$0, key) != nil }
+  }
+
   /// Stores an item.
   public func set(
-    _ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration
+    _ key: String, value: [UInt8], flags: UInt32 = 0,
+    expiration: MemcachedExpiration = .never
   ) throws {
+    note("set", expiration)
     try check(key, value, "set")
     state.withLock { write(&$0, key, value, flags, expiration) }
   }
 
   /// Stores an item if the key is absent.
   public func add(
-    _ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration
+    _ key: String, value: [UInt8], flags: UInt32 = 0,
+    expiration: MemcachedExpiration = .never
   ) throws -> Bool {
+    note("add", expiration)
     try check(key, value, "add")
     return state.withLock { state in
       if live(&state, key) != nil { return false }
@@ -122,8 +162,10 @@ public final class InProcessStore: MemCacheStore {
 
   /// Stores an item if the key exists.
   public func replace(
-    _ key: String, value: [UInt8], flags: UInt32, expiration: MemcachedExpiration
+    _ key: String, value: [UInt8], flags: UInt32 = 0,
+    expiration: MemcachedExpiration = .never
   ) throws -> Bool {
+    note("replace", expiration)
     try check(key, value, "replace")
     return state.withLock { state in
       if live(&state, key) == nil { return false }
@@ -143,6 +185,7 @@ public final class InProcessStore: MemCacheStore {
   }
 
   private func concatenate(_ key: String, _ value: [UInt8], atEnd: Bool) throws -> Bool {
+    note(atEnd ? "append" : "prepend")
     try check(key, value, atEnd ? "append" : "prepend")
     return try state.withLock { state in
       guard var entry = live(&state, key) else { return false }
@@ -161,8 +204,10 @@ public final class InProcessStore: MemCacheStore {
 
   /// Compare-and-swap.
   public func cas(
-    _ key: String, value: [UInt8], cas: UInt64, flags: UInt32, expiration: MemcachedExpiration
+    _ key: String, value: [UInt8], cas: UInt64, flags: UInt32 = 0,
+    expiration: MemcachedExpiration = .never
   ) throws -> MemcachedCASResult {
+    note("cas", expiration)
     try check(key, value, "cas")
     return state.withLock { state in
       guard let entry = live(&state, key) else { return .notFound }
@@ -174,6 +219,7 @@ public final class InProcessStore: MemCacheStore {
 
   /// Deletes an item.
   public func delete(_ key: String) throws -> Bool {
+    note("delete")
     try MemcachedKey.validate(key)
     return state.withLock { state in
       guard live(&state, key) != nil else { return false }
@@ -182,10 +228,27 @@ public final class InProcessStore: MemCacheStore {
     }
   }
 
-  /// Adds to or subtracts from a counter stored as decimal text, as memcached does.
-  public func counter(
-    _ key: String, delta: UInt64, up: Bool, initial: UInt64?, expiration: MemcachedExpiration
+  /// Adds to a counter stored as decimal text, as memcached does.
+  public func increment(
+    _ key: String, by delta: UInt64 = 1, initial: UInt64? = nil,
+    expiration: MemcachedExpiration = .never
   ) throws -> UInt64? {
+    try counter(key, "increment", initial, expiration) { $0 &+ delta }
+  }
+
+  /// Subtracts from a counter stored as decimal text, stopping at 0, as memcached does.
+  public func decrement(
+    _ key: String, by delta: UInt64 = 1, initial: UInt64? = nil,
+    expiration: MemcachedExpiration = .never
+  ) throws -> UInt64? {
+    try counter(key, "decrement", initial, expiration) { $0 > delta ? $0 - delta : 0 }
+  }
+
+  private func counter(
+    _ key: String, _ operation: String, _ initial: UInt64?, _ expiration: MemcachedExpiration,
+    _ next: (UInt64) -> UInt64
+  ) throws -> UInt64? {
+    note(operation, initial == nil ? nil : expiration)
     try MemcachedKey.validate(key)
     return try state.withLock { state -> UInt64? in
       guard let entry = live(&state, key) else {
@@ -196,20 +259,21 @@ public final class InProcessStore: MemCacheStore {
       let text = String(decoding: entry.item.value, as: UTF8.self).trimmingCharacters(
         in: .whitespaces)
       guard let current = UInt64(text) else {
-        throw MemcachedError.notANumber(operation: up ? "increment" : "decrement")
+        throw MemcachedError.notANumber(operation: operation)
       }
-      let next = up ? current &+ delta : (current > delta ? current - delta : 0)
+      let value = next(current)
       var updated = entry
-      updated.item.value = Array(String(next).utf8)
+      updated.item.value = Array(String(value).utf8)
       updated.item.cas = state.nextCAS
       state.nextCAS += 1
       state.entries[key] = updated
-      return next
+      return value
     }
   }
 
   /// Sets a new expiration.
   public func touch(_ key: String, expiration: MemcachedExpiration) throws -> Bool {
+    note("touch", expiration)
     try MemcachedKey.validate(key)
     return state.withLock { state in
       guard var entry = live(&state, key) else { return false }
@@ -223,10 +287,23 @@ public final class InProcessStore: MemCacheStore {
     }
   }
 
-  /// Removes every item.
-  public func flush() throws {
-    state.withLock { $0.entries.removeAll() }
+  /// Removes every item, now or after `delay`.
+  public func flush(after delay: MemcachedExpiration = .never) throws {
+    let seconds = delay.secondsFromNow
+    state.withLock { state in
+      if seconds == 0 {
+        state.entries.removeAll()
+      } else {
+        state.flushAt = (clock.now.advanced(by: .seconds(max(0, seconds))), state.nextCAS)
+      }
+    }
   }
+
+  /// Empty: there are no servers.
+  public func ping() -> [MemcachedPingResult] { [] }
+
+  /// Empty: there are no servers.
+  public func stats(_ group: String? = nil) -> [MemcachedServerStats] { [] }
 
   /// `nil`: there are no servers.
   public func server(forKey key: String) throws -> MemcachedServer? {
@@ -234,21 +311,32 @@ public final class InProcessStore: MemCacheStore {
     return nil
   }
 
-  /// Empty: there are no servers.
-  public func ping() throws -> [MemcachedPingResult] { [] }
+  /// 1: everything is in this process.
+  public var nodeCount: Int { 1 }
 
-  /// Empty: there are no servers.
-  public func stats() throws -> [MemcachedServerStats] { [] }
+  /// `[0]`: the one copy is here.
+  public func nodes(forKey key: String, replicas: Int) throws -> [Int] {
+    try MemcachedKey.validate(key)
+    return [0]
+  }
 
-  /// Runs `body` at once: nothing here blocks on the network.
-  public func perform<R: Sendable>(_ body: @escaping @Sendable (any MemCacheStore) throws -> R)
-    async throws -> R
-  {
+  /// Runs `body` on this store.
+  public func onNode<R>(_ node: Int, _ body: (InProcessStore) throws -> R) rethrows -> R {
+    try body(self)
+  }
+
+  /// Up: this process is never down to itself.
+  public func nodeStatus(_ node: Int) -> MemcachedNodeStatus { MemcachedNodeStatus() }
+
+  /// Runs `body` with this store on the calling thread.
+  public func withConnection<R>(_ body: (InProcessStore) throws -> R) throws -> R {
     try body(self)
   }
 
   /// Runs `body` at once: nothing here blocks on the network.
-  public func runInline<R>(_ body: () throws -> R) throws -> R? {
-    try body()
+  public func withConnection<R: Sendable>(
+    _ body: @escaping @Sendable (InProcessStore) throws -> R
+  ) async throws -> R {
+    try body(self)
   }
 }

@@ -2,10 +2,8 @@
 ///
 /// A data manager joins the transaction whose changes it holds (``Transaction/join(_:)``) and is
 /// then driven through two-phase commit, or aborted. The methods are synchronous on purpose: a
-/// manager may do blocking network I/O in them (the session data manager does its memcached
-/// write in ``tpcVote(_:)``), and the async entry points move the whole commit off Swift's
-/// cooperative pool instead of asking every manager to be async, unless the manager says its
-/// blocking is brief now (``commitInline(_:)``).
+/// manager may block on network I/O in them (a session does its memcached write in
+/// ``tpcVote(_:)``), and an async commit runs them where its ``commitExecutor`` says.
 ///
 /// A manager is joined by identity, so the same instance joined twice takes part once.
 public protocol DataManager: AnyObject, Sendable {
@@ -16,16 +14,10 @@ public protocol DataManager: AnyObject, Sendable {
   /// write must) sorts last.
   var sortKey: String { get }
 
-  /// Whether committing this manager may block on I/O now (see the default in the extension).
-  var commitMayBlock: Bool { get }
-
-  /// Runs `commit` (the whole two-phase commit, which calls this manager's blocking phases) on
-  /// the calling thread and returns `true` when the manager can promise its blocking there is
-  /// brief now; returns `false` without running it otherwise. An async commit asks the one
-  /// joined manager that may block, and leaves the cooperative pool when it says no.
-  ///
-  /// - Throws: what `commit` throws. The default returns `false`.
-  func commitInline(_ commit: () throws -> Void) throws -> Bool
+  /// Where an async commit or abort runs this manager's phases, which may block on I/O: `nil`
+  /// when they do no blocking I/O now. The default is a dispatch queue of the transaction
+  /// layer's own; a session answers with its store, and `nil` when it has nothing to write.
+  var commitExecutor: (any CommitExecutor)? { get }
 
   /// Throws away the changes made in `transaction` outside of two-phase commit: the transaction
   /// was aborted, or the manager joined after a savepoint that is being rolled back.
@@ -70,15 +62,17 @@ public protocol DataManager: AnyObject, Sendable {
 }
 
 extension DataManager {
-  /// Whether committing this manager may block on I/O now. Async commits leave Swift's
-  /// cooperative pool only when a joined manager says it may; a manager that has nothing to
-  /// write (a read-only session, a read cache) says `false` and saves the thread hop.
-  ///
-  /// The default is `true`.
-  public var commitMayBlock: Bool { true }
+  /// The transaction layer's blocking queue: a manager that says nothing may block anywhere.
+  public var commitExecutor: (any CommitExecutor)? { BlockingQueueExecutor.shared }
+}
 
-  /// `false`: by default a commit that may block leaves the cooperative pool.
-  public func commitInline(_ commit: () throws -> Void) throws -> Bool { false }
+/// Runs the phases of an async commit (or abort) somewhere they may block on I/O, off Swift's
+/// cooperative thread pool or briefly on it when that is safe.
+public protocol CommitExecutor: AnyObject, Sendable {
+  /// Runs `commit` and returns when it has run.
+  ///
+  /// - Throws: what `commit` throws.
+  func runCommit(_ commit: @escaping @Sendable () throws -> Void) async throws
 }
 
 /// A data manager's state at one savepoint: Zope's `IDataManagerSavepoint`.

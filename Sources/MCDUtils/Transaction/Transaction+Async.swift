@@ -1,66 +1,66 @@
 import Dispatch
 
-extension Transaction {
-  /// Runs async commits and aborts. Data managers block on network I/O in them, which must not
-  /// happen on Swift's cooperative pool: it has one thread per core, and a blocked thread there
-  /// stalls unrelated tasks. The queue is concurrent so that commits of unrelated requests do
-  /// not wait for each other; Dispatch adds threads when its workers block.
-  static let blockingQueue: DispatchQueue = {
+/// The default ``CommitExecutor``: a concurrent dispatch queue, so that data managers may block
+/// without holding a thread of Swift's cooperative pool (which has one thread per core) and
+/// commits of unrelated requests do not wait for each other.
+final class BlockingQueueExecutor: CommitExecutor {
+  static let shared = BlockingQueueExecutor()
+
+  let queue: DispatchQueue = {
     let queue = DispatchQueue(label: "MCDUtils.Transaction.blocking", attributes: .concurrent)
-    queue.setSpecific(key: blockingQueueKey, value: ())
+    queue.setSpecific(key: key, value: ())
     return queue
   }()
 
-  /// Lets code (the tests) tell that it runs on ``blockingQueue``.
-  static let blockingQueueKey = DispatchSpecificKey<Void>()
+  /// Lets code (the tests) tell that it runs on the queue.
+  static let key = DispatchSpecificKey<Void>()
 
-  /// Commits like the synchronous ``commit()``, on a dedicated dispatch queue so that data
-  /// managers may block without holding a thread of Swift's cooperative pool, or in place when
-  /// that is safe (below).
-  ///
-  /// It stays in the caller's isolation until it hands the commit to the queue, so the only
-  /// cost over the synchronous commit is that hand-off and the way back: two thread wake-ups,
-  /// which on a busy CPU cost about as much as a round trip to a local memcached.
+  func runCommit(_ commit: @escaping @Sendable () throws -> Void) async throws {
+    try await withCheckedThrowingContinuation {
+      (continuation: CheckedContinuation<Void, any Error>) in
+      queue.async { continuation.resume(with: Result { try commit() }) }
+    }
+  }
+}
+
+extension Transaction {
+  /// Commits like the synchronous ``commit()``, where the joined data managers' executor says:
+  /// in place when none may block now (a read-only request), on their one executor when they
+  /// agree (a session's store), else on the transaction layer's blocking queue.
   ///
   /// - Throws: what the synchronous ``commit()`` throws.
-  ///
-  /// When no joined manager may block (``DataManager/commitMayBlock``), as in a read-only
-  /// request, it commits in place and saves the hop; so it does when the one manager that may
-  /// block lets the commit run inline (``DataManager/commitInline(_:)``), as a session on a
-  /// healthy memcached pool does.
   nonisolated(nonsending) public func commit() async throws {
-    let blocking = joinedManagers(thatMayBlock: 2)
-    if blocking.isEmpty {
+    guard let executor = executor() else {
       try commitInPlace()
       return
     }
-    if blocking.count == 1, try blocking[0].commitInline({ try self.commitInPlace() }) {
-      return
-    }
-    try await runOnBlockingQueue { try self.commit() }
+    try await executor.runCommit { try self.commitInPlace() }
   }
 
-  /// Aborts like the synchronous ``abort()``, on the dedicated dispatch queue that async
-  /// commits use, because a data manager may block while it aborts too.
+  /// Aborts like the synchronous ``abort()``, where the joined data managers' executor says.
   ///
   /// - Throws: what the synchronous ``abort()`` throws.
   nonisolated(nonsending) public func abort() async throws {
-    try await runOnBlockingQueue { try self.abort() }
-  }
-
-  /// The synchronous commit, named apart so that async code does not pick the async overload.
-  private func commitInPlace() throws {
-    try commit()
-  }
-
-  nonisolated(nonsending) private func runOnBlockingQueue(
-    _ work: @escaping @Sendable () throws -> Void
-  ) async throws {
-    try await withCheckedThrowingContinuation {
-      (continuation: CheckedContinuation<Void, any Error>) in
-      Self.blockingQueue.async {
-        continuation.resume(with: Result { try work() })
-      }
+    guard let executor = executor() else {
+      try abortInPlace()
+      return
     }
+    try await executor.runCommit { try self.abortInPlace() }
+  }
+
+  /// The synchronous forms, named apart so that async code does not pick the async overloads.
+  private func commitInPlace() throws { try commit() }
+  private func abortInPlace() throws { try abort() }
+
+  /// The one executor that can run every joined manager's phases: none when no manager may
+  /// block, theirs when they agree, the blocking queue when they differ.
+  private func executor() -> (any CommitExecutor)? {
+    var chosen: (any CommitExecutor)?
+    for manager in state.withLock({ $0.managers }) {
+      guard let executor = manager.commitExecutor else { continue }
+      if let current = chosen, current !== executor { return BlockingQueueExecutor.shared }
+      chosen = executor
+    }
+    return chosen
   }
 }

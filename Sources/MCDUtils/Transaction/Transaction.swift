@@ -55,6 +55,8 @@ public final class Transaction: Sendable {
     var nextSavepointIndex = 0
     var afterCommitHooks: [@Sendable (Bool) -> Void] = []
     var suppressedErrors: [any Error] = []
+    /// Managers joined on behalf of an owner (a proxy's read cache), found by the owner.
+    var attachments: [ObjectIdentifier: any DataManager] = [:]
 
     /// Throws unless the transaction is open for joins, savepoints and rollbacks.
     func checkOpen() throws(TransactionError) {
@@ -138,20 +140,21 @@ public final class Transaction: Sendable {
     }
   }
 
-  /// The first joined manager, in join order, that `match` accepts; `match` runs under the
-  /// transaction's lock and must not call back into the transaction.
-  func joinedManager(where match: (any DataManager) -> Bool) -> (any DataManager)? {
-    state.withLock { state in state.managers.first(where: match) }
-  }
-
-  /// The first `limit` joined managers that may block on I/O when they commit.
-  func joinedManagers(thatMayBlock limit: Int) -> [any DataManager] {
-    var found: [any DataManager] = []
-    for manager in state.withLock({ $0.managers }) where manager.commitMayBlock {
-      found.append(manager)
-      if found.count == limit { break }
+  /// The manager joined on behalf of `owner`, made with `make` and joined on first use; `nil`
+  /// when there is none and `make` makes none, or the transaction no longer accepts managers
+  /// (it is committing or has ended).
+  package func attachment<Manager: DataManager>(
+    for owner: ObjectIdentifier, make: () -> Manager?
+  ) -> Manager? {
+    state.withLock { state in
+      if let attached = state.attachments[owner] { return attached as? Manager }
+      guard state.status == .active || state.status == .doomed, let manager = make() else {
+        return nil
+      }
+      state.attachments[owner] = manager
+      state.managers.append(manager)
+      return manager
     }
-    return found
   }
 
   /// Commits the work of every joined data manager with two-phase commit.
@@ -169,8 +172,8 @@ public final class Transaction: Sendable {
   ///   logs that "resources may be in an inconsistent state".
   ///
   /// Either way the transaction has ended, its savepoints are invalid and its managers are
-  /// released. In async code the async overload is chosen instead, which keeps blocking work
-  /// off Swift's cooperative pool unless the managers say it is brief (see the async `commit()`).
+  /// released. In async code the async overload is chosen instead, which runs the phases where
+  /// the managers' ``DataManager/commitExecutor`` says.
   ///
   /// - Throws: ``TransactionError/doomed`` for a doomed transaction (which stays open, to be
   ///   aborted), ``TransactionError/commitInProgress`` or
@@ -234,6 +237,7 @@ public final class Transaction: Sendable {
       let joined = state.managers
       state.status = .aborted
       state.managers.removeAll()
+      state.attachments.removeAll()
       state.liveSavepoints.removeAll()
       state.afterCommitHooks.removeAll()
       return joined
@@ -264,6 +268,7 @@ public final class Transaction: Sendable {
     let hooks = state.withLock { state in
       state.status = status
       state.managers.removeAll()
+      state.attachments.removeAll()
       state.suppressedErrors += suppressed
       defer { state.afterCommitHooks.removeAll() }
       return state.afterCommitHooks

@@ -88,6 +88,7 @@ extension Transaction {
       let kept = Set(savepoint.entries.map { ObjectIdentifier($0.manager) })
       let late = state.managers.filter { !kept.contains(ObjectIdentifier($0)) }
       state.managers.removeAll { !kept.contains(ObjectIdentifier($0)) }
+      state.attachments = state.attachments.filter { kept.contains(ObjectIdentifier($0.value)) }
       return late
     }
     var errors: [any Error] = []

@@ -2,7 +2,7 @@ import Testing
 
 @testable import MCDUtils
 
-/// The original's `TestOf_aggregateKey`, plus the short form of keys memcached refuses.
+/// The original's `TestOf_aggregateKey`: the display form of a cache key.
 @Suite("aggregateKey")
 struct AggregateKeyTests {
   private let path = ["path", "to", "dummy"]
@@ -47,44 +47,5 @@ struct AggregateKeyTests {
     // space.
     let key = aggregateKey(path: ["a \u{301}b"])
     #expect(Array(key.unicodeScalars.map(\.value)) == [0x61, 0x5F, 0x301, 0x62, 0x7C, 0x7C, 0x7C])
-  }
-
-  @Test func shortKeysAreStoredAsTheyAre() {
-    #expect(CacheStorageKey.make("path/to/dummy|||", prefixLength: 10) == "path/to/dummy|||")
-  }
-
-  @Test func longKeysGetAStableShortFormWithinMemcachedsLimit() {
-    let long = aggregateKey(path: Array(repeating: "segment-of-a-deep-path", count: 20))
-    let short = CacheStorageKey.make(long, prefixLength: 30)
-    #expect(short != long)
-    #expect(short.utf8.count + 30 <= 250)
-    #expect(short.hasPrefix("segment-of-a-deep-path/segment"))
-    #expect(short.hasSuffix("#sha256:" + SHA256.hexDigest(long.utf8)))
-    #expect(CacheStorageKey.make(long, prefixLength: 30) == short)
-    #expect(CacheStorageKey.make(long + "x", prefixLength: 30) != short)
-  }
-
-  @Test func theKeyPrefixCountsTowardsTheLimit() {
-    let key = String(repeating: "k", count: 240)
-    #expect(CacheStorageKey.make(key, prefixLength: 10) == key)
-    #expect(CacheStorageKey.make(key, prefixLength: 11) != key)
-  }
-
-  @Test func controlCharactersGetTheShortForm() {
-    let short = CacheStorageKey.make("a\nb\u{7F}c|||", prefixLength: 0)
-    #expect(short.hasPrefix("a_b_c|||#sha256:"))
-    #expect(!short.utf8.contains { $0 <= 0x20 || $0 == 0x7F })
-  }
-
-  @Test func keysThatLookShortenedAreShortenedToo() {
-    let lookalike = "x#sha256:" + String(repeating: "0", count: 64)
-    #expect(CacheStorageKey.make(lookalike, prefixLength: 0) != lookalike)
-  }
-
-  @Test func multiByteCharactersAreNotCutInHalf() {
-    let key = String(repeating: "é", count: 200)
-    let short = CacheStorageKey.make(key, prefixLength: 0)
-    #expect(short.utf8.count <= 250)
-    #expect(short.hasPrefix(String(repeating: "é", count: 60) + "#sha256:"))
   }
 }

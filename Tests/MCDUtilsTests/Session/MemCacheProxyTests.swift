@@ -21,7 +21,7 @@ private struct Cart: Codable, Equatable {
     }
     let pool = try #require(proxy.store as? MemcachedPool)
     #expect(pool.configuration.servers.count == 2)
-    #expect(proxy.keyPrefixLength == 4)
+    #expect(proxy.store.keyPrefixLength == 4)
   }
 
   @Test func aBadServerLineIsAMemCacheError() {
@@ -94,7 +94,7 @@ private struct Cart: Codable, Equatable {
     #expect(try await proxy.add("k", 2) == false)
     #expect(try await proxy.getMulti(["k"], as: [String: Int].self).count == 1)
     #expect(try await proxy.delete("k"))
-    #expect(try await proxy.server(for: "k") == nil)
+    #expect(try proxy.server(for: "k") == nil)
     #expect(try await proxy.ping().isEmpty)
     try await proxy.flush()
   }
@@ -119,11 +119,11 @@ private struct Cart: Codable, Equatable {
   }
 
   @Test func aValueLargerThanTheMaximumIsRefusedWithItsSize() throws {
-    let proxy = MemCacheProxy(store: InProcessStore(), maximumValueSize: 100)
+    let proxy = MemCacheProxy(store: InProcessStore(maximumValueSize: 100))
     let big = String(repeating: "x", count: 200)
     let error = memCacheError { try proxy.set("k", big) }
-    guard case .sessionTooLarge(let size, let maximum)? = error else {
-      Issue.record("expected sessionTooLarge, got \(String(describing: error))")
+    guard case .valueTooLarge(let size, let maximum)? = error else {
+      Issue.record("expected valueTooLarge, got \(String(describing: error))")
       return
     }
     #expect(size > 200)
@@ -133,7 +133,7 @@ private struct Cart: Codable, Equatable {
 
 @Suite struct MemCacheProxyReadCacheTests {
   @Test func aKeyIsFetchedOncePerTransaction() throws {
-    let store = CountingStore()
+    let store = InProcessStore()
     let proxy = MemCacheProxy(store: store)
     try proxy.set("k", 1)
     try withTransaction { _ in
@@ -146,7 +146,7 @@ private struct Cart: Codable, Equatable {
   }
 
   @Test func aMissIsCachedToo() throws {
-    let store = CountingStore()
+    let store = InProcessStore()
     let proxy = MemCacheProxy(store: store)
     try withTransaction { _ in
       for _ in 0..<3 {
@@ -158,16 +158,16 @@ private struct Cart: Codable, Equatable {
   }
 
   @Test func withoutATransactionNothingIsCached() throws {
-    let store = CountingStore()
+    let store = InProcessStore()
     let proxy = MemCacheProxy(store: store)
     try proxy.set("k", 1)
     for _ in 0..<3 { _ = try proxy.get("k", as: Int.self) }
     #expect(store.count("get") == 3)
-    #expect(proxy.openReadCacheCount == 0)
+    #expect(proxy.readCache.openCacheCount == 0)
   }
 
   @Test func aWriteThroughTheProxyDropsTheCachedCopy() throws {
-    let store = CountingStore()
+    let store = InProcessStore()
     let proxy = MemCacheProxy(store: store)
     try proxy.set("k", 1)
     try withTransaction { _ in
@@ -179,13 +179,13 @@ private struct Cart: Codable, Equatable {
   }
 
   @Test func theEndOfATransactionDropsWhatItCached() throws {
-    let store = CountingStore()
+    let store = InProcessStore()
     let proxy = MemCacheProxy(store: store)
     try proxy.set("k", 1)
     try withTransaction { _ in _ = try proxy.get("k", as: Int.self) }
-    #expect(proxy.openReadCacheCount == 0)
+    #expect(proxy.readCache.openCacheCount == 0)
     // Written behind the proxy's back: the next transaction must see it.
-    try store.inner.set(
+    try store.set(
       "k", value: try ValueFormat.encode(2).bytes, flags: ValueFormat.plainFlags,
       expiration: .never)
     let value = try withTransaction { _ in try proxy.get("k", as: Int.self) }
@@ -198,9 +198,9 @@ private struct Cart: Codable, Equatable {
     try proxy.set("k", 1)
     let transaction = Transaction()
     try Transaction.$current.withValue(transaction) { _ = try proxy.get("k", as: Int.self) }
-    #expect(proxy.openReadCacheCount == 1)
+    #expect(proxy.readCache.openCacheCount == 1)
     try transaction.abort()
-    #expect(proxy.openReadCacheCount == 0)
+    #expect(proxy.readCache.openCacheCount == 0)
   }
 
   @Test func concurrentTransactionsDoNotShareCachedCopies() throws {
@@ -217,11 +217,11 @@ private struct Cart: Codable, Equatable {
     #expect(try read(first) == 1)  // its own snapshot
     try first.commit()
     try second.commit()
-    #expect(proxy.openReadCacheCount == 0)
+    #expect(proxy.readCache.openCacheCount == 0)
   }
 
   @Test func asyncReadsUseTheCacheOfTheCurrentTransaction() async throws {
-    let store = CountingStore()
+    let store = InProcessStore()
     let proxy = MemCacheProxy(store: store)
     try await proxy.set("k", 1)
     try await withTransaction { _ in
@@ -231,6 +231,6 @@ private struct Cart: Codable, Equatable {
       }
     }
     #expect(store.count("get") == 1)
-    #expect(proxy.openReadCacheCount == 0)
+    #expect(proxy.readCache.openCacheCount == 0)
   }
 }

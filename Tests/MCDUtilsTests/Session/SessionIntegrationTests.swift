@@ -15,7 +15,7 @@ import Testing
     try await withMemcached { processes in
       let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix())
       let container = MemCacheSessionDataContainer(
-        proxy: MemCacheProxy(pool: pool), conflictPolicy: policy)
+        proxy: MemCacheProxy(store: pool), conflictPolicy: policy)
       try await withTransaction { _ in _ = try await container.newOrExisting("shared") }
       try await withThrowingTaskGroup(of: Void.self) { group in
         for task in 0..<8 {
@@ -49,7 +49,7 @@ import Testing
   ) async throws -> (MemCacheSessionDataContainer, first: Transaction, second: Transaction) {
     let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix())
     let container = MemCacheSessionDataContainer(
-      proxy: MemCacheProxy(pool: pool), conflictPolicy: policy)
+      proxy: MemCacheProxy(store: pool), conflictPolicy: policy)
     try await withTransaction { _ in try await container.newOrExisting("s")["a"] = 0 }
     let first = Transaction()
     let second = Transaction()
@@ -87,7 +87,7 @@ import Testing
   @Test func twoConcurrentCreatorsEndUpWithOneSession() async throws {
     try await withMemcached { processes in
       let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix())
-      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(pool: pool))
+      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(store: pool))
       try await withThrowingTaskGroup(of: Void.self) { group in
         for creator in 0..<2 {
           group.addTask {
@@ -106,7 +106,7 @@ import Testing
     try await withMemcached { processes in
       let prefix = uniqueKeyPrefix()
       let pool = try makePool([processes[0].server], prefix: prefix)
-      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(pool: pool))
+      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(store: pool))
       try await withTransaction { _ in try await container.newOrExisting("s")["a"] = 1 }
 
       let transaction = Transaction()
@@ -119,13 +119,13 @@ import Testing
       #expect(
         await asyncMemCacheError {
           try await transaction.commit()
-        }?.caseName == "storeFailed")
+        }?.caseName == "unavailable")
       #expect(transaction.status == .aborted)
       #expect(session["a"] == 1)  // the abort dropped the change
 
       try processes[0].start()  // an empty memcached on the same port: nothing was written
       let fresh = MemCacheSessionDataContainer(
-        proxy: MemCacheProxy(pool: try makePool([processes[0].server], prefix: prefix)))
+        proxy: MemCacheProxy(store: try makePool([processes[0].server], prefix: prefix)))
       #expect(try await fresh.hasKey("s") == false)
     }
   }
@@ -133,19 +133,21 @@ import Testing
   @Test func aNewSessionFailsItsVoteOnAFreePort() async throws {
     let server = MemcachedServer(host: "127.0.0.1", port: try freeLoopbackPort())
     let container = MemCacheSessionDataContainer(
-      proxy: MemCacheProxy(pool: try makePool([server], prefix: uniqueKeyPrefix())))
+      proxy: MemCacheProxy(store: try makePool([server], prefix: uniqueKeyPrefix())))
     let transaction = Transaction()
     let session = try Transaction.$current.withValue(transaction) {
       let session = MemCacheMapping(
         key: "s", proxy: try #require(container.proxy), settings: container.settings,
-        record: SessionRecord(created: Date(), accessed: Date(), data: [:]), cas: nil)
+        record: SessionRecord(
+          epoch: 0, version: 0, created: Date(), accessed: Date(), data: .map([:])),
+        copies: .empty("s", nodes: nil), isNew: true)
       session["a"] = 1
       return session
     }
     #expect(
       memCacheError {
         try transaction.commit()
-      }?.caseName == "storeFailed")
+      }?.caseName == "unavailable")
     #expect(transaction.status == .aborted)
     #expect(session.contents.isEmpty)
   }
@@ -153,7 +155,7 @@ import Testing
   @Test func aSessionTooLargeForTheServerFailsWithItsSize() async throws {
     try await withMemcached { processes in
       let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix())
-      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(pool: pool))
+      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(store: pool))
       var bytes = [UInt8](repeating: 0, count: 1_200_000)
       for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
       let error = await asyncMemCacheError {
@@ -161,8 +163,8 @@ import Testing
           try await container.newOrExisting("big")["blob"] = .bytes(bytes)
         }
       }
-      guard case .sessionTooLarge(let size, let maximum)? = error else {
-        Issue.record("expected sessionTooLarge, got \(String(describing: error))")
+      guard case .valueTooLarge(let size, let maximum)? = error else {
+        Issue.record("expected valueTooLarge, got \(String(describing: error))")
         return
       }
       #expect(size > 1_200_000)
@@ -175,7 +177,7 @@ import Testing
     try await withMemcached { processes in
       let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix())
       let container = MemCacheSessionDataContainer(
-        proxy: MemCacheProxy(pool: pool), timeout: .seconds(3))
+        proxy: MemCacheProxy(store: pool), timeout: .seconds(3))
       try await withTransaction { _ in try await container.newOrExisting("s")["a"] = 1 }
       #expect(try await container.hasKey("s"))
       // memcached counts expiry in whole seconds on a clock that may lag by one.
@@ -185,9 +187,8 @@ import Testing
   }
 
   @Test func aReadOnlyAccessWithinTheTimeoutKeepsTheSessionAlive() async throws {
-    try await withMemcached { processes in
-      let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix())
-      let store = CountingStore(pool)
+    do {
+      let store = InProcessStore()
       let container = MemCacheSessionDataContainer(
         proxy: MemCacheProxy(store: store), timeout: .seconds(6), resolution: .seconds(1))
       try await withTransaction { _ in try await container.newOrExisting("s")["a"] = 1 }
@@ -204,9 +205,8 @@ import Testing
   }
 
   @Test func everyWriteSetsTheTimeoutAsTheItemsTTL() async throws {
-    try await withMemcached { processes in
-      let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix())
-      let store = CountingStore(pool)
+    do {
+      let store = InProcessStore()
       let container = MemCacheSessionDataContainer(
         proxy: MemCacheProxy(store: store), timeout: .seconds(90), resolution: .zero)
       try await withTransaction { _ in try await container.newOrExisting("s")["a"] = 1 }
@@ -224,7 +224,7 @@ import Testing
       let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix())
       try await pool.set("php", value: Array("a|s:1:\"b\";".utf8), flags: 0)
       try await pool.set("truncated", value: ValueFormat.magic, flags: ValueFormat.plainFlags)
-      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(pool: pool))
+      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(store: pool))
       for id in ["php", "truncated"] {
         #expect(
           await asyncMemCacheError {
@@ -238,13 +238,13 @@ import Testing
     try await withMemcached { processes in
       let prefix = uniqueKeyPrefix()
       let container = MemCacheSessionDataContainer(
-        proxy: MemCacheProxy(pool: try makePool([processes[0].server], prefix: prefix)))
+        proxy: MemCacheProxy(store: try makePool([processes[0].server], prefix: prefix)))
       try await withTransaction { _ in try await container.newOrExisting("browser-1")["a"] = 1 }
       let unprefixed = try makePool([processes[0].server], prefix: "")
       let item = try #require(try await unprefixed.get(prefix + "browser-1"))
       let value = try ValueFormat.decode(item.value, flags: item.flags)
       #expect(value.mapValue?["data"] == ["a": 1])
-      #expect(value.mapValue?["v"] == 1)
+      #expect(value.mapValue?["v"] == 2)
     }
   }
 }

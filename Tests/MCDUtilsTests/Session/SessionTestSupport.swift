@@ -7,8 +7,8 @@ func makeUnitContainer(
   timeout: Duration = MemCacheSessionDataContainer.defaultTimeout,
   resolution: Duration = MemCacheSessionDataContainer.defaultResolution,
   policy: MemCacheSessionDataContainer.ConflictPolicy = .merge
-) -> (MemCacheSessionDataContainer, CountingStore) {
-  let store = CountingStore()
+) -> (MemCacheSessionDataContainer, InProcessStore) {
+  let store = InProcessStore()
   let container = MemCacheSessionDataContainer(
     proxy: MemCacheProxy(store: store), timeout: timeout, resolution: resolution,
     conflictPolicy: policy)
@@ -33,12 +33,16 @@ extension MemCacheError {
     case .noProxy: "noProxy"
     case .invalidBrowserId: "invalidBrowserId"
     case .conflict: "conflict"
-    case .sessionTooLarge: "sessionTooLarge"
+    case .sessionEnded: "sessionEnded"
+    case .valueTooLarge: "valueTooLarge"
+    case .nestingTooDeep: "nestingTooDeep"
+    case .unavailable: "unavailable"
     case .storeFailed: "storeFailed"
     case .undecodable: "undecodable"
     case .notASession: "notASession"
     case .encodingFailed: "encodingFailed"
     case .decodingFailed: "decodingFailed"
+    case .generationUnavailable: "generationUnavailable"
     case .unexpected: "unexpected"
     }
   }

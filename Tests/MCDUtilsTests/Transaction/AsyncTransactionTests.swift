@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Testing
 
 @testable import MCDUtils
@@ -99,7 +101,7 @@ private actor BodyCounter {
 
   @Test func asyncCommitWithNothingThatMayBlockStaysInPlace() async throws {
     let manager = TransactionTestDataManager(
-      "m", log: TransactionCallLog(), commitMayBlock: false)
+      "m", log: TransactionCallLog(), blocks: false)
     let transaction = Transaction()
     try transaction.join(manager)
 
@@ -110,7 +112,7 @@ private actor BodyCounter {
   }
 
   @Test func oneManagerThatMayBlockMovesTheWholeCommitToTheBlockingQueue() async throws {
-    let quiet = TransactionTestDataManager("a", log: TransactionCallLog(), commitMayBlock: false)
+    let quiet = TransactionTestDataManager("a", log: TransactionCallLog(), blocks: false)
     let writer = TransactionTestDataManager("b", log: TransactionCallLog())
     let transaction = Transaction()
     try transaction.join(quiet)
@@ -177,4 +179,59 @@ private actor BodyCounter {
 
     #expect(await counter.count == 1)
   }
+
+  @Test func managersOfOneExecutorCommitThereAndOfTwoOnTheBlockingQueue() async throws {
+    let store = RecordingExecutor()
+    let first = ExecutorManager(executor: store)
+    let second = ExecutorManager(executor: store)
+    let together = Transaction()
+    try together.join(first)
+    try together.join(second)
+    try await together.commit()
+    #expect(store.runs == 1)
+    #expect(!first.ranOnBlockingQueue)
+
+    let other = RecordingExecutor()
+    let apart = Transaction()
+    let third = ExecutorManager(executor: other)
+    try apart.join(ExecutorManager(executor: store))
+    try apart.join(third)
+    try await apart.commit()
+    #expect(store.runs == 1 && other.runs == 0)
+    #expect(third.ranOnBlockingQueue)
+  }
+}
+
+/// An executor that runs commits in place and counts them.
+private final class RecordingExecutor: CommitExecutor {
+  private let count = Mutex(0)
+  var runs: Int { count.withLock { $0 } }
+
+  func runCommit(_ commit: @escaping @Sendable () throws -> Void) async throws {
+    count.withLock { $0 += 1 }
+    try commit()
+  }
+}
+
+/// A manager whose phases run on a given executor and record where they ran.
+private final class ExecutorManager: DataManager {
+  let executor: RecordingExecutor
+  private let onQueue = Mutex(false)
+  var ranOnBlockingQueue: Bool { onQueue.withLock { $0 } }
+
+  init(executor: RecordingExecutor) { self.executor = executor }
+
+  var sortKey: String { "e" }
+  var commitExecutor: (any CommitExecutor)? { executor }
+  func abort(_ transaction: Transaction) throws {}
+  func tpcBegin(_ transaction: Transaction) throws {}
+  func commit(_ transaction: Transaction) throws {
+    let queue = DispatchQueue.getSpecific(key: BlockingQueueExecutor.key) != nil
+    onQueue.withLock { $0 = queue }
+  }
+  func tpcVote(_ transaction: Transaction) throws {}
+  func tpcFinish(_ transaction: Transaction) throws {}
+  func tpcAbort(_ transaction: Transaction) throws {}
+  func savepoint() throws -> any DataManagerSavepoint { Nothing() }
+  struct Nothing: DataManagerSavepoint { func rollback() throws {} }
 }

@@ -37,7 +37,9 @@ final class TransactionTestDataManager: DataManager {
 
   let name: String
   let sortKey: String
-  let commitMayBlock: Bool
+  let blocks: Bool
+  /// Where its phases may block: the transaction layer's queue, or nowhere.
+  var commitExecutor: (any CommitExecutor)? { blocks ? BlockingQueueExecutor.shared : nil }
   private let log: TransactionCallLog
   private let state: Mutex<State>
   /// Runs inside `tpcVote`, for tests that call back into the transaction.
@@ -48,11 +50,11 @@ final class TransactionTestDataManager: DataManager {
     sortKey: String? = nil,
     log: TransactionCallLog,
     failingIn failing: Set<TransactionTestPhase> = [],
-    commitMayBlock: Bool = true,
+    blocks: Bool = true,
     onVote: (@Sendable (Transaction) throws -> Void)? = nil
   ) {
     self.name = name
-    self.commitMayBlock = commitMayBlock
+    self.blocks = blocks
     self.sortKey = sortKey ?? name
     self.log = log
     self.state = Mutex(State(failing: failing))
@@ -85,7 +87,7 @@ final class TransactionTestDataManager: DataManager {
 
   fileprivate func record(_ phase: TransactionTestPhase) throws {
     log.record("\(name).\(phase.rawValue)")
-    let onBlockingQueue = DispatchQueue.getSpecific(key: Transaction.blockingQueueKey) != nil
+    let onBlockingQueue = DispatchQueue.getSpecific(key: BlockingQueueExecutor.key) != nil
     let fails = state.withLock { state in
       state.calledOnBlockingQueue.append(onBlockingQueue)
       return state.failing.contains(phase)

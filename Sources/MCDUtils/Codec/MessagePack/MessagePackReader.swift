@@ -134,15 +134,20 @@ struct MessagePackReader {
   ) throws(SessionValueFormatError) -> String {
     try checkLength(count, unit: 1, start: start)
     let slice = UnsafeBufferPointer(rebasing: bytes[offset..<(offset + count)])
-    // The standard library's own validating constructor for a UTF-8 buffer: one pass that
-    // checks and copies. It is underscored but public and part of the ABI (the inlinable
-    // `String(validatingCString:)` calls it). `String(validating:as:)` would reach it through
-    // an unspecialized generic function that doubles the cost of a whole decode.
-    guard let string = String._tryFromUTF8(slice) else {
-      throw .invalidUTF8(offset: start)
-    }
+    guard let string = Self.string(slice) else { throw .invalidUTF8(offset: start) }
     offset += count
     return string
+  }
+
+  /// The string in `bytes`, or `nil` when they are not valid UTF-8: validated once and copied,
+  /// with `UTF8Span` where it exists (`String(validating:as:)` is not specialized for raw
+  /// buffers and doubled the cost of a whole decode).
+  private static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
+      guard let span = try? UTF8Span(validating: bytes.span) else { return nil }
+      return String(copying: span)
+    }
+    return String(validating: bytes, as: UTF8.self)
   }
 
   private mutating func readBinary(

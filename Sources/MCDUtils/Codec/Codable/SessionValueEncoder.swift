@@ -22,10 +22,27 @@ public struct SessionValueEncoder: Sendable {
   /// Encodes `value`.
   ///
   /// - Throws: `EncodingError.invalidValue` for an unsigned integer above `Int64.max`, or when
-  ///   a type asks for a second, different container at one coding path.
+  ///   a type asks for a second, different container at one coding path;
+  ///   ``SessionValueNestingError`` when the value nests deeper than ``ValueFormat/maximumDepth``
+  ///   levels (as a reference cycle does).
   public func encode<T: Encodable>(_ value: T) throws -> SessionValue {
     let slot = try SessionValueEncodingState.encodeRoot(value, userInfo: userInfo)
     return slot.finish()
+  }
+}
+
+/// A value that nests deeper than ``ValueFormat/maximumDepth`` levels of encoding, which a
+/// reference cycle (`node.next = node`) always does: thrown instead of running out of stack.
+public struct SessionValueNestingError: Error, Sendable, CustomStringConvertible {
+  /// The deepest nesting allowed.
+  public let limit: Int
+  /// The coding path where the limit was reached, as key names.
+  public let path: [String]
+
+  /// The limit, and the start of the path.
+  public var description: String {
+    "the value nests deeper than \(limit) levels (a reference cycle?) at "
+      + path.prefix(8).joined(separator: ".") + (path.count > 8 ? ".…" : "")
   }
 }
 
@@ -111,12 +128,24 @@ final class SessionValueEncoderImpl: Encoder {
   let state: SessionValueEncodingState
   let parent: SessionValueEncoderImpl?
   let key: (any CodingKey)?
+  /// How many encoders lie above this one: bounded, so that a cycle ends in an error.
+  let depth: Int
   var storage: SessionValueEncodingSlot?
 
-  init(state: SessionValueEncodingState, parent: SessionValueEncoderImpl?, key: (any CodingKey)?) {
+  init(
+    state: SessionValueEncodingState, parent: SessionValueEncoderImpl?, key: (any CodingKey)?
+  ) {
     self.state = state
     self.parent = parent
     self.key = key
+    self.depth = (parent?.depth ?? -1) + 1
+  }
+
+  /// Throws once this encoder is deeper than the stored format allows.
+  func checkDepth() throws {
+    guard depth > ValueFormat.maximumDepth else { return }
+    throw SessionValueNestingError(
+      limit: ValueFormat.maximumDepth, path: codingPath.prefix(16).map(\.stringValue))
   }
 
   var codingPath: [any CodingKey] {
@@ -200,6 +229,7 @@ final class SessionValueEncoderImpl: Encoder {
   ) throws -> SessionValueEncodingSlot {
     if let special = Self.specialValue(value) { return .value(special) }
     let child = key == nil ? self : SessionValueEncoderImpl(state: state, parent: self, key: key)
+    try child.checkDepth()
     try value.encode(to: child)
     return child.storage ?? .value(.map([:]))
   }
@@ -431,8 +461,10 @@ struct SessionValueSingleValueEncodingContainer: SingleValueEncodingContainer {
       put(.value(special))
       return
     }
-    let child = SessionValueEncoderImpl(
-      state: encoder.state, parent: encoder.parent, key: encoder.key)
+    // A child below this encoder, so that a value encoding itself through single-value
+    // containers still deepens (and ends in an error, not a stack overflow).
+    let child = SessionValueEncoderImpl(state: encoder.state, parent: encoder, key: nil)
+    try child.checkDepth()
     try value.encode(to: child)
     put(child.storage ?? .value(.map([:])))
   }

@@ -1,43 +1,32 @@
-/// The stored form of a session or cache value: the memcached item flags plus an envelope around
-/// the MessagePack encoding of a `SessionValue`, zlib-compressed when that pays.
-///
-/// Item flags (32 bits):
-///
-/// | bits  | meaning                                                   |
-/// |-------|-----------------------------------------------------------|
-/// | 31–16 | tag `0x4D43` ("MC"); anything else is not ours            |
-/// | 15–8  | format id, `1` = MessagePack envelope                     |
-/// | 7–1   | reserved, zero                                            |
-/// | 0     | payload is zlib-compressed                                |
-///
-/// Envelope: `C1 4D 43 01` (a marker MessagePack never uses, "MC", envelope version 1), then
-/// either the MessagePack payload or, when compressed, the payload's length as a big-endian
-/// `UInt32` followed by one zlib stream. `docs/wire-format.md` has the full description.
+/// The stored form of a session or cache value: item flags, and an envelope around the
+/// MessagePack encoding of a ``SessionValue``, zlib-compressed when that pays.
 ///
 /// ```swift
 /// let (bytes, flags) = try ValueFormat.encode(cart)
 /// let cart = try ValueFormat.decode(Cart.self, from: bytes, flags: flags)
 /// ```
+///
+/// The article <doc:StoredValues> describes the format byte by byte.
 public enum ValueFormat {
   /// The high 16 bits of the item flags of every value in this format.
-  public static let flagsTag: UInt32 = 0x4D43_0000
+  static let flagsTag: UInt32 = 0x4D43_0000
   /// The mask selecting `flagsTag`.
-  public static let flagsTagMask: UInt32 = 0xFFFF_0000
+  static let flagsTagMask: UInt32 = 0xFFFF_0000
   /// The format id this build writes and reads, in bits 15–8 of the flags.
-  public static let formatID: UInt32 = 1
+  static let formatID: UInt32 = 1
   /// The flags bit saying the payload is zlib-compressed.
-  public static let compressedFlag: UInt32 = 0x1
+  static let compressedFlag: UInt32 = 0x1
   /// The flags of an uncompressed value.
-  public static let plainFlags: UInt32 = flagsTag | formatID << 8
+  static let plainFlags: UInt32 = flagsTag | formatID << 8
   /// The flags of a compressed value.
-  public static let compressedFlags: UInt32 = plainFlags | compressedFlag
+  static let compressedFlags: UInt32 = plainFlags | compressedFlag
   /// The first bytes of every envelope: `0xC1` (never a MessagePack marker), then "MC".
-  public static let magic: [UInt8] = [0xC1, 0x4D, 0x43]
+  static let magic: [UInt8] = [0xC1, 0x4D, 0x43]
   /// The envelope version this build writes and reads.
-  public static let envelopeVersion: UInt8 = 1
+  static let envelopeVersion: UInt8 = 1
   /// The length of the envelope header before the payload (magic and version).
-  public static let headerSize = 4
-  /// How many arrays and maps may nest in a stored value.
+  static let headerSize = 4
+  /// How many arrays and maps may nest in a stored value, on write and on read.
   public static let maximumDepth = MessagePackLimits.maximumDepth
   /// Payloads above this many bytes are compressed by default.
   public static let defaultCompressionThreshold = 8192
@@ -108,58 +97,33 @@ public enum ValueFormat {
     return try result.get()
   }
 
-  /// Encodes any `Encodable` value the way `SessionValueEncoder` does (a `SessionValue` passes
-  /// unchanged) and returns envelope bytes and item flags. The bytes are those of
-  /// `encode(_:compressionThreshold:)` applied to the encoder's result, written without building
-  /// that intermediate tree: straight from the `Codable` calls for types that fill one container
-  /// per value in order (synthesized conformances do), else from the encoder's own records. In
-  /// the rare second case, and when encoding fails, the type's `encode(to:)` runs twice.
+  /// Encodes any `Encodable` value through ``SessionValueEncoder`` (a `SessionValue` passes
+  /// unchanged) and returns envelope bytes and item flags.
   ///
-  /// - Throws: `EncodingError` from the encoder, or `SessionValueFormatError` for values the
+  /// - Throws: `EncodingError` from the encoder, ``SessionValueNestingError`` for a value that
+  ///   nests too deep (a reference cycle does), or ``SessionValueFormatError`` for values the
   ///   format cannot hold.
   public static func encode<T: Encodable>(
     _ value: T, compressionThreshold: Int = defaultCompressionThreshold
   ) throws -> (bytes: [UInt8], flags: UInt32) {
-    if let plain = MessagePackStreamEncoder.encode(value, header: header) {
-      return envelope(plain, compressionThreshold: compressionThreshold)
-    }
+    // The encoder's own records are written as they are, without building the `SessionValue`
+    // maps (and hashing every key) first; the bytes are the same.
     let slot = try SessionValueEncodingState.encodeRoot(value, userInfo: [:])
     var writer = MessagePackWriter(header: header)
     try writer.write(slot)
     return envelope(writer.bytes, compressionThreshold: compressionThreshold)
   }
 
-  /// Decodes a value of `type` from envelope bytes and item flags, with the result and errors
-  /// of `SessionValueDecoder` applied to `decode(_:flags:maximumDecodedSize:)`. Valid payloads
-  /// are read in place, without building that intermediate tree.
+  /// Decodes a value of `type` from envelope bytes and item flags, through
+  /// ``SessionValueDecoder``.
   ///
-  /// - Throws: `SessionValueFormatError` for bytes that are not a stored value, or
+  /// - Throws: ``SessionValueFormatError`` for bytes that are not a stored value, or
   ///   `DecodingError` when the stored value does not have the shape `type` expects.
   public static func decode<T: Decodable>(
     _ type: T.Type, from bytes: [UInt8], flags: UInt32,
     maximumDecodedSize: Int = defaultMaximumDecodedSize
   ) throws -> T {
-    let storage = try bytes.withUnsafeBytes { buffer in
-      let result = Result { () throws(SessionValueFormatError) -> MessagePackDecodingStorage in
-        switch try payload(buffer, flags: flags, maximumDecodedSize: maximumDecodedSize) {
-        case .plain(let payload):
-          return MessagePackDecodingStorage(copying: payload)
-        case .inflated(let payload):
-          return payload.withUnsafeBytes { MessagePackDecodingStorage(copying: $0) }
-        }
-      }
-      return try result.get()
-    }
-    var validator = MessagePackValidator(storage.raw)
-    if validator.isValid() {
-      do {
-        return try MessagePackValueDecoder.decode(type, from: storage)
-      } catch is DecodingError {
-        // Rethrown below exactly as the tree decoder reports it.
-      }
-    }
-    var reader = MessagePackReader(storage.raw)
-    let value = try reader.readDocument()
+    let value = try decode(bytes, flags: flags, maximumDecodedSize: maximumDecodedSize)
     return try SessionValueDecoder().decode(type, from: value)
   }
 

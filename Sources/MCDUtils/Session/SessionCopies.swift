@@ -1,0 +1,203 @@
+import Logging
+import Memcached
+
+/// The copies of one session item in the store: where they live, what reading them found, and
+/// how a write reaches them all. Shared by ``MemCacheMapping`` and ``SessionStore``.
+///
+/// A session lives on the node the key hashes to and on `replicas` further nodes (see
+/// ``Memcached/MemcachedOperations/nodes(forKey:replicas:)``). A read asks the primary alone
+/// while it is up, holds the session and has not come back from being down recently; otherwise
+/// it asks every copy and takes the newest record. A write goes to the first reachable copy
+/// conditionally (compare-and-swap on what was read, or `add` where there was nothing), and
+/// then, unconditionally, to the others. The article <doc:Failures> states what this guarantees.
+struct SessionCopies {
+  /// What one copy held when it was read.
+  enum Copy {
+    case missing
+    case present(cas: UInt64, record: Result<SessionRecord, MemCacheError>)
+    case unreachable
+  }
+
+  let key: String
+  /// The nodes holding copies, primary first; `nil` when the store keeps one copy, which then
+  /// goes wherever the key's own routing says (a single plain call).
+  let nodes: [Int]?
+  private(set) var copies: [Copy]
+
+  /// The newest readable record, and the index of its copy.
+  var newest: (record: SessionRecord, index: Int)? {
+    var best: (record: SessionRecord, index: Int)?
+    for (index, copy) in copies.enumerated() {
+      guard case .present(_, .success(let record)) = copy else { continue }
+      if best == nil || record.isNewer(than: best!.record) { best = (record, index) }
+    }
+    return best
+  }
+
+  /// The newest record, or, when no copy is readable, the error of the first unreadable one.
+  ///
+  /// - Throws: ``MemCacheError/undecodable(_:)`` or ``MemCacheError/notASession(reason:)``.
+  func newestRecord() throws(MemCacheError) -> SessionRecord? {
+    if let newest { return newest.record }
+    for case .present(_, .failure(let error)) in copies { throw error }
+    return nil
+  }
+
+  /// Copies that say nothing yet: every node missing, for a session this request creates.
+  static func empty(_ key: String, nodes: [Int]?) -> SessionCopies {
+    SessionCopies(
+      key: key, nodes: nodes, copies: Array(repeating: .missing, count: nodes?.count ?? 1))
+  }
+
+  // MARK: Reading
+
+  /// Reads the copies of `key`.
+  ///
+  /// - Parameters:
+  ///   - replicas: how many further nodes hold a copy.
+  ///   - window: how long after a primary came back from being down every copy is read, since
+  ///     it may have missed writes meanwhile (a session's lifetime).
+  ///   - everyCopy: read every copy, whatever the primary holds (after a write conflict).
+  /// - Throws: ``MemCacheError/unavailable(_:)`` when no copy could be reached, or what the
+  ///   store throws for a bad key.
+  static func read(
+    _ key: String, on connection: any MemcachedOperations, replicas: Int, window: Duration,
+    everyCopy: Bool = false
+  ) throws(MemCacheError) -> SessionCopies {
+    guard replicas > 0 else {
+      let item: MemcachedItem?
+      do {
+        item = try connection.get(key)
+      } catch {
+        throw MemCacheError.wrapping(error)
+      }
+      return SessionCopies(key: key, nodes: nil, copies: [copy(item)])
+    }
+    let nodes: [Int]
+    do {
+      nodes = try connection.nodes(forKey: key, replicas: replicas)
+    } catch {
+      throw MemCacheError.wrapping(error)
+    }
+    var result = SessionCopies(
+      key: key, nodes: nodes, copies: Array(repeating: .unreachable, count: nodes.count))
+    var lastError: MemcachedError?
+    var first = 0
+    let primary = connection.nodeStatus(nodes[0])
+    let recentlyBack = primary.lastRecovery.map { ContinuousClock.now - $0 < window } ?? false
+    if !everyCopy && !primary.isDown && !recentlyBack {
+      result.copies[0] = try readCopy(key, nodes[0], on: connection, &lastError)
+      if case .present(_, .success) = result.copies[0] { return result }
+      first = 1
+    }
+    for index in first..<nodes.count {
+      result.copies[index] = try readCopy(key, nodes[index], on: connection, &lastError)
+    }
+    if let lastError,
+      result.copies.allSatisfy({ if case .unreachable = $0 { true } else { false } })
+    {
+      throw .unavailable(lastError)
+    }
+    return result
+  }
+
+  private static func readCopy(
+    _ key: String, _ node: Int, on connection: any MemcachedOperations,
+    _ lastError: inout MemcachedError?
+  ) throws(MemCacheError) -> Copy {
+    guard !connection.nodeStatus(node).isDown else { return .unreachable }
+    do {
+      return copy(try connection.onNode(node) { try $0.get(key) })
+    } catch let error as MemcachedError where error.isUnavailable {
+      lastError = error
+      return .unreachable
+    } catch {
+      throw MemCacheError.wrapping(error)
+    }
+  }
+
+  private static func copy(_ item: MemcachedItem?) -> Copy {
+    guard let item else { return .missing }
+    return .present(
+      cas: item.cas,
+      record: Result { () throws(MemCacheError) -> SessionRecord in try SessionRecord(item: item) })
+  }
+
+  // MARK: Writing
+
+  /// What a write found at the first reachable copy.
+  enum Written {
+    /// Every reachable copy holds the record now.
+    case stored
+    /// The first reachable copy changed since it was read (or appeared, or vanished): read
+    /// again and decide.
+    case conflict
+  }
+
+  /// Writes `bytes` to every copy: to the first reachable one only if it still holds what was
+  /// read, then to the others without condition.
+  ///
+  /// A copy that cannot be reached is skipped (its node is then known to be down); the write
+  /// fails only when none can be.
+  /// - Throws: ``MemCacheError/unavailable(_:)`` when no copy could be written, or what the
+  ///   store throws otherwise.
+  func write(
+    _ bytes: [UInt8], flags: UInt32, expiration: MemcachedExpiration,
+    on connection: any MemcachedOperations, logger: Logger
+  ) throws(MemCacheError) -> Written {
+    do {
+      guard let nodes else {
+        return try writeFirst(copies[0], bytes, flags, expiration, on: connection)
+      }
+      var lastError: MemcachedError?
+      for (index, node) in nodes.enumerated() {
+        if case .unreachable = copies[index] { continue }
+        if connection.nodeStatus(node).isDown { continue }
+        let written: Written
+        do {
+          written = try connection.onNode(node) {
+            try writeFirst(copies[index], bytes, flags, expiration, on: $0)
+          }
+        } catch let error as MemcachedError where error.isUnavailable {
+          lastError = error
+          continue
+        }
+        guard case .stored = written else { return written }
+        for other in nodes[(index + 1)...] where !connection.nodeStatus(other).isDown {
+          do {
+            try connection.onNode(other) {
+              try $0.set(key, value: bytes, flags: flags, expiration: expiration)
+            }
+          } catch {
+            // One copy fewer; the next write or read repairs it. The node, if it is down, is
+            // known to be down now.
+            logger.debug("a session copy was not written", metadata: ["error": "\(error)"])
+          }
+        }
+        return .stored
+      }
+      throw lastError.map(MemCacheError.unavailable) ?? .unavailable(Self.noCopy)
+    } catch {
+      throw MemCacheError.wrapping(error)
+    }
+  }
+
+  private func writeFirst<Connection: MemcachedOperations>(
+    _ copy: Copy, _ bytes: [UInt8], _ flags: UInt32, _ expiration: MemcachedExpiration,
+    on connection: Connection
+  ) throws -> Written {
+    switch copy {
+    case .present(let cas, _):
+      let result = try connection.cas(
+        key, value: bytes, cas: cas, flags: flags, expiration: expiration)
+      return result == .stored ? .stored : .conflict
+    case .missing, .unreachable:
+      let added = try connection.add(key, value: bytes, flags: flags, expiration: expiration)
+      return added ? .stored : .conflict
+    }
+  }
+
+  private static let noCopy = MemcachedError(
+    returnCode: .noServers, message: "every node holding a copy of the session is down",
+    operation: "write session")
+}

@@ -1,0 +1,219 @@
+internal import CLibMemcached
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+// Which node a call goes to, and what a failed call does next. libmemcached's own ejection is
+// off: its per-handle view took a dozen failed calls per pool to learn that a node died, and
+// rebuilding the ring lost track of the node's keys. Instead every client of a pool shares one
+// ``NodeHealth``; a call whose node is known to be down goes, in microseconds, to the next live
+// node of the key's ranking (or fails at once without failover), and a background probe puts
+// the node back when it answers.
+extension MemcachedClient {
+  /// How many nodes the configuration spreads keys over.
+  public var nodeCount: Int { configuration.servers.count }
+
+  /// The nodes that hold the copies of `key`, primary first: the node libmemcached's consistent
+  /// hash picks, then `replicas` further distinct nodes, ranked by rendezvous hashing of the key
+  /// with each node's address (so adding or removing a node moves few replicas).
+  ///
+  /// The ranking ignores which nodes are down; see ``MemcachedOperations/nodes(forKey:replicas:)``.
+  /// - Throws: ``MemcachedError`` for a bad key or an empty server list.
+  public func nodes(forKey key: String, replicas: Int) throws -> [Int] {
+    try withKey(key, "nodes(forKey:)") { key, keyLength in
+      try ranking(key, keyLength, count: 1 + max(0, replicas))
+    }
+  }
+
+  /// Runs `body` with every operation sent to node `node`, whatever the key.
+  ///
+  /// Calls inside it are not redirected when the node is down: they fail fast with
+  /// ``MemcachedReturnCode/serverMarkedDead``, so that the caller can turn to another copy.
+  public func onNode<R>(_ node: Int, _ body: (MemcachedClient) throws -> R) rethrows -> R {
+    let previous = pinnedNode
+    pinnedNode = node
+    defer { pinnedNode = previous }
+    return try body(self)
+  }
+
+  /// The server a key's operations go to now: the consistent hash's pick, or, while that node
+  /// is known to be down, the node its keys fail over to. The original's `_get_server`.
+  ///
+  /// - Throws: ``MemcachedError`` for a bad key, when no server is configured, or when every
+  ///   node the key may go to is down.
+  public func server(forKey key: String) throws -> MemcachedServer {
+    try withKey(key, "server(forKey:)") { key, keyLength in
+      let node = try route(key, keyLength) ?? primary(key, keyLength)
+      return configuration.servers[node]
+    }
+  }
+
+  /// Whether the configured server at `node` is known to be down (a call failed to reach it
+  /// and no probe has found it back since), and when it last came back.
+  public func nodeStatus(_ node: Int) -> MemcachedNodeStatus {
+    health.status(node)
+  }
+
+  // MARK: - Routing
+
+  /// The node libmemcached's hash picks for a key.
+  func primary(_ key: UnsafePointer<CChar>, _ keyLength: Int) throws -> Int {
+    guard nodeCount > 0 else { throw noServers() }
+    return Int(memcached_generate_hash(memc, key, keyLength))
+  }
+
+  /// The key's primary, then every other node by descending rendezvous weight, `count` at most.
+  func ranking(_ key: UnsafePointer<CChar>, _ keyLength: Int, count: Int) throws -> [Int] {
+    let first = try primary(key, keyLength)
+    guard count > 1, nodeCount > 1 else { return [first] }
+    var others: [(weight: UInt32, node: Int)] = []
+    others.reserveCapacity(nodeCount - 1)
+    let name = UnsafeBufferPointer(start: key, count: keyLength)
+    for node in 0..<nodeCount where node != first {
+      var seed = Array(name)
+      seed.append(0x23)  // "#"
+      seed.append(contentsOf: configuration.servers[node].description.utf8CString.dropLast())
+      let weight = seed.withUnsafeBufferPointer {
+        memcached_generate_hash_value($0.baseAddress, $0.count, MEMCACHED_HASH_MD5)
+      }
+      others.append((weight, node))
+    }
+    others.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.node < $1.node }
+    return [first] + others.prefix(count - 1).map(\.node)
+  }
+
+  /// Where a call for `key` goes: `nil` for the hash's own pick (the fast path while every node
+  /// is up), the pinned node inside ``onNode(_:_:)``, or the next live node of the key's ranking
+  /// while its primary is known to be down.
+  ///
+  /// - Throws: ``MemcachedError`` at once when the key's node is down and failover is off, or
+  ///   every node is down.
+  @inline(__always)
+  func route(_ key: UnsafePointer<CChar>, _ keyLength: Int) throws -> Int? {
+    if let pinnedNode {
+      guard !health.isDown(pinnedNode) else { throw nodeDown(pinnedNode) }
+      return pinnedNode
+    }
+    guard health.anyDown else { return nil }
+    return try reroute(key, keyLength)
+  }
+
+  private func reroute(_ key: UnsafePointer<CChar>, _ keyLength: Int) throws -> Int? {
+    let first = try primary(key, keyLength)
+    guard health.isDown(first) else { return nil }
+    guard configuration.failover else { throw nodeDown(first) }
+    for node in try ranking(key, keyLength, count: nodeCount).dropFirst()
+    where !health.isDown(node) {
+      return node
+    }
+    throw noServers(message: "every memcached node is down")
+  }
+
+  /// Runs `body` with the group key that sends a libmemcached call to `node`, or with `nil`
+  /// (libmemcached then hashes each key itself).
+  @inline(__always)
+  func withGroupKey<R>(
+    _ node: Int?, _ body: (UnsafePointer<CChar>?, Int) throws -> R
+  ) throws -> R {
+    guard let node else { return try body(nil, 0) }
+    let keys = try groupKeysForNodes()
+    return try keys[node].withUnsafeBufferPointer { try body($0.baseAddress, $0.count) }
+  }
+
+  /// For each node, the first of `mcdutils-node-0`, `mcdutils-node-1`, … that libmemcached's
+  /// hash sends to it: the `_by_key` calls then reach that node whatever the item's key.
+  private func groupKeysForNodes() throws -> [[CChar]] {
+    if let groupKeys { return groupKeys }
+    var found = [[CChar]?](repeating: nil, count: nodeCount)
+    var missing = nodeCount
+    var candidate = 0
+    while missing > 0 && candidate < 1_000_000 {
+      let name = Array("mcdutils-node-\(candidate)".utf8CString.dropLast())
+      let node = name.withUnsafeBufferPointer {
+        Int(memcached_generate_hash(memc, $0.baseAddress, $0.count))
+      }
+      if node < nodeCount, found[node] == nil {
+        found[node] = name
+        missing -= 1
+      }
+      candidate += 1
+    }
+    guard missing == 0 else {
+      throw MemcachedError(
+        returnCode: .invalidConfiguration,
+        message: "a node has no share of the hash ring (weight 0?)", operation: "route")
+    }
+    let keys = found.map { $0! }
+    groupKeys = keys
+    return keys
+  }
+
+  // MARK: - Failures
+
+  /// Notes a failed call and says whether to try it again (re-routed).
+  ///
+  /// A call that failed because its node could not be reached marks the node down for the whole
+  /// pool. It is tried once more when that cannot apply it twice: the request never left
+  /// (refused, or the node was already out of service), or it was a read. Calls pinned to a node
+  /// are never retried: their caller turns to another copy.
+  func shouldRetry(
+    _ error: MemcachedError, _ rc: memcached_return_t, node routed: Int?,
+    key: UnsafePointer<CChar>?, keyLength: Int, read: Bool, attempt: Int
+  ) -> Bool {
+    guard error.isUnavailable, error.returnCode != .noServers else { return false }
+    let node = routed ?? failedNode(key, keyLength)
+    if let node { health.markDown(node, because: error) }
+    guard pinnedNode == nil, attempt == 0 else { return false }
+    return read || requestWasNotSent(rc)
+  }
+
+  /// The node a failed call was talking to: the one libmemcached disconnected last, else the
+  /// key's primary.
+  private func failedNode(_ key: UnsafePointer<CChar>?, _ keyLength: Int) -> Int? {
+    if let instance = memcached_server_get_last_disconnect(memc) {
+      let name = memcached_server_name(instance).map { String(cString: $0) } ?? ""
+      let port = Int(memcached_server_port(instance))
+      if let index = configuration.servers.firstIndex(where: { $0.matches(name, port) }) {
+        return index
+      }
+    }
+    guard let key else { return nil }
+    return try? primary(key, keyLength)
+  }
+
+  /// Whether a failed call never reached a server, so that trying again cannot apply it twice.
+  private func requestWasNotSent(_ rc: memcached_return_t) -> Bool {
+    switch rc {
+    case MEMCACHED_SERVER_MARKED_DEAD, MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+      return true
+    case MEMCACHED_CONNECTION_FAILURE, MEMCACHED_ERRNO:
+      return memcached_last_error_errno(memc) == ECONNREFUSED
+    default:
+      return false
+    }
+  }
+
+  private func nodeDown(_ node: Int) -> MemcachedError {
+    MemcachedError(
+      returnCode: .serverMarkedDead,
+      message: "the node is down; a background probe will put it back when it answers",
+      operation: "route", server: configuration.servers[node])
+  }
+
+  private func noServers(message: String = "no memcached server is configured") -> MemcachedError {
+    MemcachedError(returnCode: .noServers, message: message, operation: "route")
+  }
+}
+
+extension MemcachedServer {
+  /// Whether this server is the one libmemcached names `name` and `port` (0 for a socket).
+  func matches(_ name: String, _ port: Int) -> Bool {
+    switch address {
+    case .tcp(let host, let serverPort): return host == name && serverPort == port
+    case .unixSocket(let path): return path == name
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import Dispatch
+import Logging
+import Synchronization
+
+/// What a client knows about one node: whether calls may go to it, and when it last came back.
+public struct MemcachedNodeStatus: Sendable, Hashable {
+  /// Whether the node is known to be down: a call failed to reach it and no probe has found it
+  /// back since. Calls for its keys fail over (or fail fast) without waiting for it.
+  public var isDown: Bool
+  /// When a probe last found the node back after it was down, if ever: a node that was down may
+  /// have missed writes that went to other copies meanwhile.
+  public var lastRecovery: ContinuousClock.Instant?
+
+  /// A status with the given facts.
+  public init(isDown: Bool = false, lastRecovery: ContinuousClock.Instant? = nil) {
+    self.isDown = isDown
+    self.lastRecovery = lastRecovery
+  }
+}
+
+/// Which nodes of a configuration are known to be down, shared by every client of a pool.
+///
+/// A call that cannot reach a node marks it down once for everybody (and logs it once); calls
+/// then skip it in microseconds. A background probe asks the node every
+/// ``MemcachedConfiguration/retryTimeout`` (the first time after at most 100 ms, so a blip costs
+/// little) and marks it up again when it answers, so no request ever waits on a node that is
+/// down except the one that found it so.
+final class NodeHealth: Sendable {
+  private let nodes: Mutex<[MemcachedNodeStatus]>
+  private let downCount = Atomic<Int>(0)
+  private let configuration: MemcachedConfiguration
+  private let logger: Logger
+  /// `false` for the clients that probe single servers: they report each server as they find
+  /// it, so they never mark one down.
+  private let tracking: Bool
+
+  private static let probeQueue = DispatchQueue(
+    label: "mcdutils.memcached.probe", attributes: .concurrent)
+
+  init(configuration: MemcachedConfiguration, logger: Logger, tracking: Bool = true) {
+    self.nodes = Mutex(
+      [MemcachedNodeStatus](repeating: MemcachedNodeStatus(), count: configuration.servers.count))
+    self.configuration = configuration
+    self.logger = logger
+    self.tracking = tracking
+  }
+
+  /// Whether any node is down: the one check on the fast path of every call.
+  @inline(__always)
+  var anyDown: Bool { downCount.load(ordering: .relaxed) > 0 }
+
+  func isDown(_ node: Int) -> Bool {
+    guard anyDown else { return false }
+    return status(node).isDown
+  }
+
+  func status(_ node: Int) -> MemcachedNodeStatus {
+    nodes.withLock { $0.indices.contains(node) ? $0[node] : MemcachedNodeStatus() }
+  }
+
+  /// Marks `node` down after a call failed to reach it, logs it, and starts its probe.
+  func markDown(_ node: Int, because error: MemcachedError) {
+    guard tracking else { return }
+    let changed = nodes.withLock { nodes -> Bool in
+      guard nodes.indices.contains(node), !nodes[node].isDown else { return false }
+      nodes[node].isDown = true
+      return true
+    }
+    guard changed else { return }
+    downCount.add(1, ordering: .relaxed)
+    logger.warning(
+      "memcached node down",
+      metadata: [
+        "memcached.server": "\(configuration.servers[node])",
+        "memcached.code": "\(error.returnCode)", "memcached.message": "\(error.message)",
+      ])
+    scheduleProbe(node, after: min(configuration.retryTimeout, .milliseconds(100)))
+  }
+
+  private func markUp(_ node: Int) {
+    let changed = nodes.withLock { nodes -> Bool in
+      guard nodes[node].isDown else { return false }
+      nodes[node].isDown = false
+      nodes[node].lastRecovery = .now
+      return true
+    }
+    guard changed else { return }
+    downCount.subtract(1, ordering: .relaxed)
+    logger.info(
+      "memcached node answers again",
+      metadata: ["memcached.server": "\(configuration.servers[node])"])
+  }
+
+  private func scheduleProbe(_ node: Int, after delay: Duration) {
+    Self.probeQueue.asyncAfter(deadline: .now() + delay.seconds) { [weak self] in
+      self?.probe(node)
+    }
+  }
+
+  /// Asks the node for a key, over a connection of its own: any answer, a miss included, means
+  /// it is back.
+  private func probe(_ node: Int) {
+    guard status(node).isDown else { return }
+    var single = configuration
+    single.servers = [configuration.servers[node]]
+    let answered: Bool
+    do {
+      let client = try MemcachedClient(
+        configuration: single, logger: logger,
+        health: NodeHealth(configuration: single, logger: logger, tracking: false))
+      _ = try client.get(MemcachedClient.pingKey)
+      answered = true
+    } catch {
+      answered = false
+    }
+    if answered {
+      markUp(node)
+    } else {
+      scheduleProbe(node, after: configuration.retryTimeout)
+    }
+  }
+}
