@@ -8,6 +8,9 @@ let package = Package(
     .library(name: "Memcached", targets: ["Memcached"]),
     .library(name: "MCDUtils", targets: ["MCDUtils"]),
     .executable(name: "mcdutils", targets: ["mcdutils"]),
+    // Real memcached servers on loopback ports, started and stopped by tests: for this package's
+    // tests, the integration packages' and an application's own.
+    .library(name: "MemcachedTestSupport", targets: ["MemcachedTestSupport"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -56,14 +59,14 @@ let package = Package(
       ]
     ),
     .target(
-      name: "TestSupport",
+      name: "MemcachedTestSupport",
       dependencies: ["Memcached"],
-      path: "Tests/TestSupport"
+      path: "Tests/MemcachedTestSupport"
     ),
     .testTarget(
       name: "MemcachedTests",
       dependencies: [
-        "Memcached", "TestSupport",
+        "Memcached", "MemcachedTestSupport",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "InMemoryLogging", package: "swift-log"),
       ]
@@ -71,14 +74,14 @@ let package = Package(
     .testTarget(
       name: "MCDUtilsTests",
       dependencies: [
-        "MCDUtils", "Memcached", "TestSupport",
+        "MCDUtils", "Memcached", "MemcachedTestSupport",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "InMemoryLogging", package: "swift-log"),
       ]
     ),
     .testTarget(
       name: "CLITests",
-      dependencies: ["mcdutils", "Memcached", "TestSupport"]
+      dependencies: ["mcdutils", "Memcached", "MemcachedTestSupport"]
     ),
   ],
   swiftLanguageModes: [.v6]

@@ -124,7 +124,9 @@ extension MemcachedClient {
       // A configuration that was valid with every server stays valid with one of them. The
       // probes keep no health of their own: each reports its server's state as it finds it.
       let health = NodeHealth(configuration: single, logger: logger, tracking: false)
-      guard let probe = try? MemcachedClient(configuration: single, logger: logger, health: health)
+      guard
+        let probe = try? MemcachedClient(
+          configuration: single, logger: logger, health: health, metrics: metrics)
       else { continue }
       made.append(probe)
     }

@@ -25,6 +25,7 @@ public final class MemcachedClient: MemcachedOperations {
   let prefixLength: Int
   /// What the client (and every client of its pool) knows about which nodes are down.
   let health: NodeHealth
+  let metrics: MemcachedMetrics
   /// One single-server client per server, for the per-server calls (`ping`, `stats`,
   /// `version`), made on first use.
   var serverProbes: [MemcachedClient]?
@@ -46,10 +47,14 @@ public final class MemcachedClient: MemcachedOperations {
   {
     try self.init(
       configuration: configuration, logger: logger,
-      health: NodeHealth(configuration: configuration, logger: logger))
+      health: NodeHealth(configuration: configuration, logger: logger),
+      metrics: MemcachedMetrics())
   }
 
-  init(configuration: MemcachedConfiguration, logger: Logger, health: NodeHealth) throws {
+  init(
+    configuration: MemcachedConfiguration, logger: Logger, health: NodeHealth,
+    metrics: MemcachedMetrics
+  ) throws {
     try configuration.validate()
     guard let memc = memcached_create(nil) else {
       throw MemcachedError(
@@ -78,6 +83,7 @@ public final class MemcachedClient: MemcachedOperations {
     self.result = result
     self.prefixLength = configuration.keyPrefix.utf8.count
     self.health = health
+    self.metrics = metrics
   }
 
   deinit {
@@ -102,8 +108,12 @@ public final class MemcachedClient: MemcachedOperations {
       let value = memcached_get_by_key(
         memc, group, groupLength, key, keyLength, &length, &flags, &rc)
       defer { free(value) }
-      if rc == MEMCACHED_NOTFOUND { return nil }
+      if rc == MEMCACHED_NOTFOUND {
+        metrics.misses.increment()
+        return nil
+      }
       guard memcached_success(rc) else { throw failure(rc) }
+      metrics.hits.increment()
       let bytes =
         value.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
       // memcached_get leaves the item's CAS value in the handle's own result (a public field of
@@ -120,6 +130,10 @@ public final class MemcachedClient: MemcachedOperations {
   ///   from a failure, so partial results are not returned).
   public func getMulti(_ keys: [String]) throws -> [String: MemcachedItem] {
     if keys.isEmpty { return [:] }
+    return try measured("getMulti") { try getMultiOnce(keys) }
+  }
+
+  private func getMultiOnce(_ keys: [String]) throws -> [String: MemcachedItem] {
     var buffer: [UInt8] = []
     var ends: [Int] = []
     ends.reserveCapacity(keys.count)
@@ -455,8 +469,10 @@ public final class MemcachedClient: MemcachedOperations {
   /// The corresponding C function is `memcached_flush`.
   /// - Throws: ``MemcachedError`` when a server failed.
   public func flush(after delay: MemcachedExpiration = .never) throws {
-    let rc = memcached_flush(memc, delay.wireValue)
-    guard memcached_success(rc) else { throw error(rc, "flush") }
+    try measured("flush") {
+      let rc = memcached_flush(memc, delay.wireValue)
+      guard memcached_success(rc) else { throw error(rc, "flush") }
+    }
   }
 
   // MARK: - Plumbing
@@ -502,6 +518,28 @@ public final class MemcachedClient: MemcachedOperations {
   /// ``MemcachedError``, trying once more on another node where ``shouldRetry`` allows.
   @inline(__always)
   func call<R>(
+    _ operation: String, _ name: String, read: Bool,
+    _ body: (UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int) throws -> R
+  ) throws -> R {
+    try measured(operation) { try attempt(operation, name, read: read, body) }
+  }
+
+  /// Runs an operation and reports its duration and failure to the metrics.
+  @inline(__always)
+  func measured<R>(_ operation: String, _ body: () throws -> R) throws -> R {
+    let start = MemcachedMetrics.start()
+    do {
+      let result = try body()
+      metrics.record(operation, since: start)
+      return result
+    } catch {
+      metrics.record(operation, since: start, error: error as? MemcachedError)
+      throw error
+    }
+  }
+
+  @inline(__always)
+  private func attempt<R>(
     _ operation: String, _ name: String, read: Bool,
     _ body: (UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int) throws -> R
   ) throws -> R {

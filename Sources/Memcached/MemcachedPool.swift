@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// A thread-safe pool of ``MemcachedClient`` connections, shared by threads and tasks.
 ///
@@ -26,6 +27,7 @@ public final class MemcachedPool: MemcachedConnectionSource {
   let state: PoolState
   let execution: AsyncExecution
   let health: NodeHealth
+  let metrics: MemcachedMetrics
 
   /// Creates a pool; connections are opened when first borrowed.
   ///
@@ -33,10 +35,13 @@ public final class MemcachedPool: MemcachedConnectionSource {
   ///   the first client).
   public init(configuration: MemcachedConfiguration, logger: Logger = .disabled) throws {
     let health = NodeHealth(configuration: configuration, logger: logger)
-    let first = try MemcachedClient(configuration: configuration, logger: logger, health: health)
+    let metrics = MemcachedMetrics()
+    let first = try MemcachedClient(
+      configuration: configuration, logger: logger, health: health, metrics: metrics)
     self.configuration = configuration
     self.logger = logger
     self.health = health
+    self.metrics = metrics
     self.state = PoolState(size: configuration.poolSize)
     self.execution = AsyncExecution(policy: configuration.asyncExecution)
     state.release(PooledConnection(first))
@@ -81,7 +86,8 @@ public final class MemcachedPool: MemcachedConnectionSource {
 
   func makeConnection() throws -> PooledConnection {
     PooledConnection(
-      try MemcachedClient(configuration: configuration, logger: logger, health: health))
+      try MemcachedClient(
+        configuration: configuration, logger: logger, health: health, metrics: metrics))
   }
 }
 
@@ -325,4 +331,13 @@ final class PoolState: @unchecked Sendable {
 
   private static let shutDownError = MemcachedError(
     returnCode: .poolShutDown, message: "the pool was shut down", operation: "checkout")
+}
+
+extension MemcachedPool: Service {
+  /// Runs until the service group shuts down gracefully (or the task is cancelled), then shuts
+  /// the pool down: what a swift-service-lifecycle `ServiceGroup` expects of a service.
+  public func run() async throws {
+    try? await gracefulShutdown()
+    await shutdown()
+  }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Metrics
 import Synchronization
 
 /// What a client knows about one node: whether calls may go to it, and when it last came back.
@@ -68,6 +69,10 @@ final class NodeHealth: Sendable {
     }
     guard changed else { return }
     downCount.add(1, ordering: .relaxed)
+    Counter(
+      label: "mcdutils_memcached_node_down",
+      dimensions: [("server", "\(configuration.servers[node])")]
+    ).increment()
     logger.warning(
       "memcached node down",
       metadata: [
@@ -107,7 +112,8 @@ final class NodeHealth: Sendable {
     do {
       let client = try MemcachedClient(
         configuration: single, logger: logger,
-        health: NodeHealth(configuration: single, logger: logger, tracking: false))
+        health: NodeHealth(configuration: single, logger: logger, tracking: false),
+        metrics: MemcachedMetrics())
       _ = try client.get(MemcachedClient.pingKey)
       answered = true
     } catch {

@@ -1,6 +1,6 @@
 import Foundation
 import Memcached
-import TestSupport
+import MemcachedTestSupport
 import Testing
 
 /// A client for one test: the servers given, and a key prefix of the test's own.

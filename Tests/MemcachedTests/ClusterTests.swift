@@ -1,6 +1,6 @@
 import Foundation
 import Memcached
-import TestSupport
+import MemcachedTestSupport
 import Testing
 
 @Suite("A cluster of real memcached processes")

@@ -1,7 +1,7 @@
 import InMemoryLogging
 import Logging
 import Memcached
-import TestSupport
+import MemcachedTestSupport
 import Testing
 
 @Suite("Logging")

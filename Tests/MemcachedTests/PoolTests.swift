@@ -1,6 +1,6 @@
 import Foundation
 import Memcached
-import TestSupport
+import MemcachedTestSupport
 import Testing
 
 /// A pool for one test, with a key prefix of the test's own.

@@ -59,6 +59,8 @@ extension MemCacheZCache {
       case .done(let value):
         return value
       case .compute(let generation, let leased):
+        // Without a generation the store failed: a miss, computed without a lease.
+        if generation == nil { shared.record(.miss) }
         let value: Value
         do {
           value = try await compute()
@@ -72,7 +74,7 @@ extension MemCacheZCache {
         }
         return value
       case .wait:
-        shared.count { $0.waits += 1 }
+        shared.record(.wait)
         try await Task.sleep(for: tuning.pollInterval)
       }
     }

@@ -65,13 +65,7 @@ extension MemCacheZCache {
   /// Counts a `get`'s hit or miss and returns its value.
   func countedGet<Value>(_ found: Lookup<Value>?) -> Value? {
     let value = found.flatMap { $0.isStale ? nil : $0.value }
-    shared.count { statistics in
-      if value == nil {
-        statistics.misses += 1
-      } else {
-        statistics.hits += 1
-      }
-    }
+    shared.record(value == nil ? .miss : .hit)
     return value
   }
 
@@ -81,7 +75,7 @@ extension MemCacheZCache {
   ) throws -> Step<Value> {
     let found = try lookup(Value.self, keys, on: store, withLease: true)
     if let value = found.value, !found.isStale {
-      shared.count { $0.hits += 1 }
+      shared.record(.hit)
       return .done(value)
     }
     if !found.leaseHeld,
@@ -92,16 +86,16 @@ extension MemCacheZCache {
       // Without a generation, one is created before computing: a value computed while an
       // invalidation creates it would otherwise be stored under the new generation.
       let generation = try found.generation ?? counter(keys.generation, delta: 0, on: store)
-      shared.count { $0.misses += 1 }
+      shared.record(.miss)
       return .compute(generation: generation, leased: true)
     }
     if let value = found.value {
-      shared.count { $0.staleHits += 1 }
+      shared.record(.staleHit)
       return .done(value)
     }
     guard deadlinePassed else { return .wait }
     let generation = try found.generation ?? counter(keys.generation, delta: 0, on: store)
-    shared.count { $0.misses += 1 }
+    shared.record(.miss)
     return .compute(generation: generation, leased: false)
   }
 
@@ -145,13 +139,13 @@ extension MemCacheZCache {
     }
     let expiration: MemcachedExpiration = maxAge.map { .after($0 + tuning.staleWindow) } ?? .never
     try store.set(keys.entry, value: bytes, flags: flags, expiration: expiration)
-    shared.count { $0.sets += 1 }
+    shared.record(.set)
   }
 
   /// Increments an object's generation, which makes every entry written before a miss.
   func bumpGeneration(_ key: String, on store: any MemcachedOperations) throws {
     _ = try counter(key, delta: 1, on: store)
-    shared.count { $0.invalidations += 1 }
+    shared.record(.invalidation)
   }
 
   /// Adds `delta` to a generation counter, creating it when absent, and returns its value.

@@ -203,6 +203,8 @@ public final class MemCacheZCache: Sendable {
       case .done(let value):
         return value
       case .compute(let generation, let leased):
+        // Without a generation the store failed: a miss, computed without a lease.
+        if generation == nil { shared.record(.miss) }
         let value: Value
         do {
           value = try compute()
@@ -216,7 +218,7 @@ public final class MemCacheZCache: Sendable {
         }
         return value
       case .wait:
-        shared.count { $0.waits += 1 }
+        shared.record(.wait)
         Thread.sleep(forTimeInterval: tuning.pollInterval.seconds)
       }
     }

@@ -1,5 +1,36 @@
 import Logging
+import Metrics
 import Synchronization
+
+/// Something a page cache did: counted in its statistics and reported as a swift-metrics
+/// counter (`mcdutils_cache_hits`, …).
+enum CacheEvent: CaseIterable {
+  case hit, miss, staleHit, set, invalidation, storeError, wait
+
+  var field: WritableKeyPath<MemCacheZCacheStatistics, Int> {
+    switch self {
+    case .hit: \.hits
+    case .miss: \.misses
+    case .staleHit: \.staleHits
+    case .set: \.sets
+    case .invalidation: \.invalidations
+    case .storeError: \.storeErrors
+    case .wait: \.waits
+    }
+  }
+
+  var metricLabel: String {
+    switch self {
+    case .hit: "mcdutils_cache_hits"
+    case .miss: "mcdutils_cache_misses"
+    case .staleHit: "mcdutils_cache_stale_hits"
+    case .set: "mcdutils_cache_sets"
+    case .invalidation: "mcdutils_cache_invalidations"
+    case .storeError: "mcdutils_cache_store_errors"
+    case .wait: "mcdutils_cache_waits"
+    }
+  }
+}
 
 /// What the caches made by one manager share: their statistics and the generations they saw
 /// recently.
@@ -19,14 +50,18 @@ final class MemCacheZCacheSharedState: Sendable {
   private let generations = Mutex([String: RememberedGeneration]())
   private let clock = ContinuousClock()
 
-  /// Adds to the statistics.
-  func count(_ update: (inout MemCacheZCacheStatistics) -> Void) {
-    statistics.withLock { update(&$0) }
+  private let counters = Dictionary(
+    uniqueKeysWithValues: CacheEvent.allCases.map { ($0, Counter(label: $0.metricLabel)) })
+
+  /// Counts an event in the statistics and the metrics.
+  func record(_ event: CacheEvent) {
+    statistics.withLock { $0[keyPath: event.field] += 1 }
+    counters[event]?.increment()
   }
 
   /// Counts a store failure, and logs it when it starts an episode of failures.
   func noteFailure(_ error: MemCacheError, logger: Logger) {
-    count { $0.storeErrors += 1 }
+    record(.storeError)
     let first = lastStoreError.withLock { last in
       defer { last = error }
       return last == nil

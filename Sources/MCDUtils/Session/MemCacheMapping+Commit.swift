@@ -36,7 +36,11 @@ extension MemCacheMapping: DataManager {
   ///   `conflict` when the policy gives up, `sessionEnded` when the session was invalidated,
   ///   expired or replaced since it was loaded.
   public func tpcVote(_ transaction: Transaction) throws {
-    try proxy.run { try writeBack(on: $0, in: transaction) }
+    do {
+      try proxy.run { try writeBack(on: $0, in: transaction) }
+    } catch {
+      throw settings.metrics.counted(error)
+    }
   }
 
   /// Forgets the finished transaction.
@@ -137,6 +141,7 @@ extension MemCacheMapping {
         version = record.version
         break
       }
+      settings.metrics.retries.increment()
       copies = try readCopies(on: connection, everyCopy: true)
       guard let stored = try copies.newestRecord() else {
         // Gone since it was read: a session this request created is created again; one it

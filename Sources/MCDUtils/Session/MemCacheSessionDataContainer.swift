@@ -22,6 +22,7 @@ public final class MemCacheSessionDataContainer: Sendable {
     var resolution: Duration
     var conflictPolicy: ConflictPolicy
     var maximumWriteAttempts: Int
+    var metrics = SessionMetrics(store: "container")
   }
 
   /// Zope's default session timeout: 20 minutes.

@@ -26,8 +26,11 @@ struct SessionRecord: Sendable, Equatable {
   var accessed: Date
   /// The session's entries (a map for a ``MemCacheMapping``, any value for a typed store).
   var data: SessionValue
-  /// When a typed session expires, for writes that keep its lifetime; `nil` for none.
+  /// When a typed session expires, for writes that keep its lifetime and reads that must not
+  /// see it a moment too long; `nil` for none.
   var expires: Date?
+  /// The lifetime a typed session was given, for a sliding refresh; `nil` for none.
+  var lifetime: Double?
 
   /// The version the next write of a live record gets: one more, short of a tombstone's.
   var nextVersion: UInt64 { min(version, Self.ended - 2) + 1 }
@@ -60,13 +63,14 @@ struct SessionRecord: Sendable, Equatable {
       map["accessed"] = .double(accessed.timeIntervalSince1970)
       map["data"] = data
       if let expires { map["expires"] = .double(expires.timeIntervalSince1970) }
+      if let lifetime { map["ttl"] = .double(lifetime) }
     }
     return .map(map)
   }
 
   init(
     epoch: UInt64, version: UInt64, created: Date, accessed: Date, data: SessionValue,
-    expires: Date? = nil
+    expires: Date? = nil, lifetime: Double? = nil
   ) {
     self.epoch = epoch
     self.version = version
@@ -74,6 +78,13 @@ struct SessionRecord: Sendable, Equatable {
     self.accessed = accessed
     self.data = data
     self.expires = expires
+    self.lifetime = lifetime
+  }
+
+  /// Whether the record's own deadline has passed (memcached counts whole seconds; this does
+  /// not).
+  func hasExpired(at now: Date) -> Bool {
+    expires.map { $0 <= now } ?? false
   }
 
   /// Reads a record from a stored item.
@@ -106,6 +117,7 @@ struct SessionRecord: Sendable, Equatable {
       accessed = created
       data = .nil
       expires = nil
+      lifetime = nil
       return
     }
     guard let data = map["data"] else { throw .notASession(reason: "its \"data\" is missing") }
@@ -117,6 +129,7 @@ struct SessionRecord: Sendable, Equatable {
     self.created = Date(timeIntervalSince1970: created)
     self.accessed = Date(timeIntervalSince1970: accessed)
     self.expires = Self.seconds(map["expires"]).map { Date(timeIntervalSince1970: $0) }
+    self.lifetime = Self.seconds(map["ttl"]).flatMap { $0 > 0 ? $0 : nil }
   }
 
   /// A count: an absent one is 0 (version 1 records), a negative one is refused, and every

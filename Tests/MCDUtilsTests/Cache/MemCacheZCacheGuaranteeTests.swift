@@ -1,7 +1,7 @@
 import Foundation
 import Memcached
+import MemcachedTestSupport
 import Synchronization
-import TestSupport
 import Testing
 
 @testable import MCDUtils

@@ -1,5 +1,5 @@
 import Foundation
-import TestSupport
+import MemcachedTestSupport
 import Testing
 
 @testable import MCDUtils

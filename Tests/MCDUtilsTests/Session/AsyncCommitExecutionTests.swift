@@ -1,5 +1,5 @@
 import Memcached
-import TestSupport
+import MemcachedTestSupport
 import Testing
 
 @testable import MCDUtils
