@@ -43,14 +43,19 @@ public struct MemcachedExpiration: Sendable, Hashable, ExpressibleByIntegerLiter
   public static func after(_ duration: Duration) -> Self {
     let (seconds, attoseconds) = duration.components
     guard seconds > 0 || (seconds == 0 && attoseconds > 0) else { return .expired }
-    return Self(.relative(Int(seconds) + (attoseconds > 0 ? 1 : 0)))
+    return Self(.relative(Int(min(seconds, latest)) + (attoseconds > 0 ? 1 : 0)))
   }
 
-  /// Expires at the given moment; a moment in the past means ``expired``.
+  /// Expires at the given moment; a moment in the past means ``expired``, and one beyond what
+  /// memcached can store (2106) means the last moment it can.
   public static func at(_ date: Date) -> Self {
-    let unixTime = Int(date.timeIntervalSince1970.rounded(.up))
-    return unixTime <= Int(Date().timeIntervalSince1970) ? .expired : Self(.absolute(unixTime))
+    let seconds = date.timeIntervalSince1970.rounded(.up)
+    guard seconds > Double(Int(Date().timeIntervalSince1970)) else { return .expired }
+    return Self(.absolute(seconds >= Double(latest) ? Int(latest) : Int(seconds)))
   }
+
+  /// The largest time memcached's protocol carries: seconds as an unsigned 32-bit number.
+  private static let latest = Int64(UInt32.max)
 
   /// Seconds from now, as ``seconds(_:)``.
   public init(integerLiteral value: Int) {
@@ -68,7 +73,8 @@ public struct MemcachedExpiration: Sendable, Hashable, ExpressibleByIntegerLiter
       return Self.maximumRelativeSeconds + 1
     case .relative(let seconds):
       if seconds <= Self.maximumRelativeSeconds { return seconds }
-      return Int(Date().timeIntervalSince1970) + seconds
+      let (absolute, overflow) = Int(Date().timeIntervalSince1970).addingReportingOverflow(seconds)
+      return overflow ? Int(Self.latest) : min(absolute, Int(Self.latest))
     case .absolute(let unixTime):
       return unixTime
     }

@@ -68,9 +68,16 @@ extension MemCacheZCache {
           if leased { await failingOpen(()) { self.releaseLease(keys, on: $0) } }
           throw error
         }
-        await failingOpen(()) {
-          try self.storeComputed(
-            value, keys, generation: generation, leased: leased, maxAge: maxAge, on: $0)
+        // The value is returned even when the store fails or refuses it; a value that cannot
+        // be encoded at all is the caller's to know.
+        do {
+          try await reporting {
+            try self.storeComputed(
+              value, keys, generation: generation, leased: leased, maxAge: maxAge, on: $0)
+          }
+        } catch {
+          // (A `catch … where` here crashes swift-frontend 6.3.1 with typed throws.)
+          guard error.isStoreFailure else { throw error }
         }
         return value
       case .wait:

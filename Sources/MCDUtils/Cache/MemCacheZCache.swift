@@ -212,9 +212,16 @@ public final class MemCacheZCache: Sendable {
           if leased { failingOpen(()) { releaseLease(keys, on: $0) } }
           throw error
         }
-        failingOpen(()) {
-          try storeComputed(
-            value, keys, generation: generation, leased: leased, maxAge: maxAge, on: $0)
+        // The value is returned even when the store fails or refuses it; a value that cannot
+        // be encoded at all is the caller's to know.
+        do {
+          try reporting {
+            try storeComputed(
+              value, keys, generation: generation, leased: leased, maxAge: maxAge, on: $0)
+          }
+        } catch {
+          // (A `catch … where` here crashes swift-frontend 6.3.1 with typed throws.)
+          guard error.isStoreFailure else { throw error }
         }
         return value
       case .wait:

@@ -105,6 +105,15 @@ public enum MemCacheError: Error, Sendable, CustomStringConvertible {
     return false
   }
 
+  /// Whether the store failed or refused the value (as opposed to a value that cannot be
+  /// encoded): what the page cache fails open on.
+  var isStoreFailure: Bool {
+    switch self {
+    case .unavailable, .storeFailed, .valueTooLarge: return true
+    default: return false
+    }
+  }
+
   /// Wraps what a store or the codec threw; a `MemCacheError` passes unchanged.
   static func wrapping(_ error: any Error) -> MemCacheError {
     switch error {

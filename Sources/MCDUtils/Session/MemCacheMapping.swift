@@ -114,13 +114,14 @@ public final class MemCacheMapping: Sendable {
 
   /// Stores any `Encodable` value under `key`, through ``SessionValueEncoder``.
   ///
-  /// - Throws: ``MemCacheError/encodingFailed(_:)`` when the value cannot be encoded.
+  /// - Throws: ``MemCacheError/nestingTooDeep(limit:)`` for a value that nests too deep (a
+  ///   reference cycle does), ``MemCacheError/encodingFailed(_:)`` when it cannot be encoded.
   public func set(_ value: some Encodable, forKey key: String) throws(MemCacheError) {
     let encoded: SessionValue
     do {
       encoded = try SessionValueEncoder().encode(value)
     } catch {
-      throw .encodingFailed(error)
+      throw MemCacheError.encoding(error)
     }
     self[key] = encoded
   }

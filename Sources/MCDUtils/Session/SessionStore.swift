@@ -104,7 +104,7 @@ public final class SessionStore: Sendable {
         proxy.logger.warning(
           "could not refresh a session's lifetime", metadata: ["error": "\(error)"])
       }
-      return (value, .seconds(lifetime))
+      return (value, Duration(saturatingSeconds: lifetime))
     }
     return (value, record.expires.map { Duration(saturatingSeconds: $0.timeIntervalSince(now)) })
   }
