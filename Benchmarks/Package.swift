@@ -1,6 +1,9 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// The harness measures release builds without bounds checks, as the library's users may build.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
 let package = Package(
   name: "MCDUtilsBenchmarks",
   platforms: [.macOS(.v15)],
@@ -16,14 +19,28 @@ let package = Package(
       name: "CBaseline",
       linkerSettings: [.linkedLibrary("memcached")]
     ),
-    .executableTarget(
-      name: "mcdutils-bench",
+    // The cases, their C counterparts and the measuring: one piece of code behind both
+    // executables, so that a profile repeats exactly what the harness times.
+    .target(
+      name: "BenchmarkCases",
       dependencies: [
         "CBaseline",
         .product(name: "Memcached", package: "MCDUtils"),
         .product(name: "MCDUtils", package: "MCDUtils"),
       ],
-      swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+      swiftSettings: optimized
+    ),
+    // The harness: every case for a few reps, as TSV.
+    .executableTarget(
+      name: "mcdutils-bench",
+      dependencies: ["BenchmarkCases"],
+      swiftSettings: optimized
+    ),
+    // One case repeated N times in a synchronous main, for `valgrind --tool=callgrind`.
+    .executableTarget(
+      name: "mcdutils-profile",
+      dependencies: ["BenchmarkCases"],
+      swiftSettings: optimized
     ),
     // Micro suites with ordo-one/benchmark: the paths that need no network, with allocation
     // counts. Run with `swift package benchmark --target MicroSuites`.

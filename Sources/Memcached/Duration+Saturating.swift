@@ -5,20 +5,17 @@ import Logging
 // is asked for, and numbers too large for the target saturate.
 extension Duration {
   /// Whole nanoseconds, 0 for a negative duration, at most `UInt64.max`.
-  package var saturatingNanoseconds: UInt64 {
-    let (seconds, attoseconds) = components
-    guard seconds >= 0, attoseconds >= 0 else { return 0 }
-    let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-    let (sum, carry) = whole.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000))
-    return overflow || carry ? .max : sum
-  }
+  package var saturatingNanoseconds: UInt64 { saturating(perSecond: 1_000_000_000) }
 
   /// Whole microseconds, 0 for a negative duration, at most `UInt64.max`.
-  package var saturatingMicroseconds: UInt64 {
+  package var saturatingMicroseconds: UInt64 { saturating(perSecond: 1_000_000) }
+
+  private func saturating(perSecond units: UInt64) -> UInt64 {
     let (seconds, attoseconds) = components
     guard seconds >= 0, attoseconds >= 0 else { return 0 }
-    let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000)
-    let (sum, carry) = whole.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000_000))
+    let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: units)
+    let fraction = UInt64(attoseconds) / (1_000_000_000_000_000_000 / units)
+    let (sum, carry) = whole.addingReportingOverflow(fraction)
     return overflow || carry ? .max : sum
   }
 

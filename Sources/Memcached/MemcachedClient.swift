@@ -99,7 +99,7 @@ public final class MemcachedClient: MemcachedOperations {
   /// The corresponding C function is `memcached_get_by_key`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   public func get(_ key: String) throws -> MemcachedItem? {
-    try call("get", key, read: true) { group, groupLength, key, keyLength in
+    try call(.get, key, read: true) { group, groupLength, key, keyLength in
       // memcached_get sends one non-quiet GETK; an mget of one key sends GETKQ and NOOP, and
       // reading the second answer costs a third more CPU and wall time per call.
       var length = 0
@@ -130,7 +130,7 @@ public final class MemcachedClient: MemcachedOperations {
   ///   from a failure, so partial results are not returned).
   public func getMulti(_ keys: [String]) throws -> [String: MemcachedItem] {
     if keys.isEmpty { return [:] }
-    return try measured("getMulti") { try getMultiOnce(keys) }
+    return try measured(.getMulti) { try getMultiOnce(keys) }
   }
 
   private func getMultiOnce(_ keys: [String]) throws -> [String: MemcachedItem] {
@@ -249,7 +249,7 @@ public final class MemcachedClient: MemcachedOperations {
   /// The corresponding C function is `memcached_exist_by_key`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   public func exists(_ key: String) throws -> Bool {
-    try call("exists", key, read: true) { group, groupLength, key, keyLength in
+    try call(.exists, key, read: true) { group, groupLength, key, keyLength in
       let rc = memcached_exist_by_key(memc, group, groupLength, key, keyLength)
       if rc == MEMCACHED_NOTFOUND { return false }
       guard memcached_success(rc) else { throw failure(rc) }
@@ -267,7 +267,7 @@ public final class MemcachedClient: MemcachedOperations {
   public func set(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
   ) throws {
-    try store("set", key, value) {
+    try store(.set, key, value) {
       memcached_set_by_key($0, $1, $2, $3, $4, $5, $6, expiration.wireValue, flags)
     } interpret: {
       guard memcached_success($0) else { throw failure($0) }
@@ -282,7 +282,7 @@ public final class MemcachedClient: MemcachedOperations {
   public func add(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
   ) throws -> Bool {
-    try store("add", key, value) {
+    try store(.add, key, value) {
       memcached_add_by_key($0, $1, $2, $3, $4, $5, $6, expiration.wireValue, flags)
     } interpret: {
       try stored($0)
@@ -297,7 +297,7 @@ public final class MemcachedClient: MemcachedOperations {
   public func replace(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
   ) throws -> Bool {
-    try store("replace", key, value) {
+    try store(.replace, key, value) {
       memcached_replace_by_key($0, $1, $2, $3, $4, $5, $6, expiration.wireValue, flags)
     } interpret: {
       try stored($0)
@@ -311,7 +311,7 @@ public final class MemcachedClient: MemcachedOperations {
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
   public func append(_ key: String, value: [UInt8]) throws -> Bool {
-    try store("append", key, value) {
+    try store(.append, key, value) {
       memcached_append_by_key($0, $1, $2, $3, $4, $5, $6, 0, 0)
     } interpret: {
       try stored($0)
@@ -325,7 +325,7 @@ public final class MemcachedClient: MemcachedOperations {
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
   public func prepend(_ key: String, value: [UInt8]) throws -> Bool {
-    try store("prepend", key, value) {
+    try store(.prepend, key, value) {
       memcached_prepend_by_key($0, $1, $2, $3, $4, $5, $6, 0, 0)
     } interpret: {
       try stored($0)
@@ -342,7 +342,7 @@ public final class MemcachedClient: MemcachedOperations {
     _ key: String, value: [UInt8], cas: UInt64, flags: UInt32 = 0,
     expiration: MemcachedExpiration = .never
   ) throws -> MemcachedCASResult {
-    try store("cas", key, value) {
+    try store(.cas, key, value) {
       memcached_cas_by_key($0, $1, $2, $3, $4, $5, $6, expiration.wireValue, flags, cas)
     } interpret: { rc in
       switch rc {
@@ -361,7 +361,7 @@ public final class MemcachedClient: MemcachedOperations {
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   @discardableResult
   public func delete(_ key: String) throws -> Bool {
-    try call("delete", key, read: false) { group, groupLength, key, keyLength in
+    try call(.delete, key, read: false) { group, groupLength, key, keyLength in
       let rc = memcached_delete_by_key(memc, group, groupLength, key, keyLength, 0)
       if rc == MEMCACHED_NOTFOUND { return false }
       guard memcached_success(rc) else { throw failure(rc) }
@@ -376,6 +376,7 @@ public final class MemcachedClient: MemcachedOperations {
   /// `memcached_increment_with_initial_by_key` (binary protocol). memcached counters are
   /// unsigned 64-bit decimal numbers and wrap around at 2^64.
   /// - Parameters:
+  ///   - key: the counter's key.
   ///   - delta: how much to add.
   ///   - initial: the value to store when the key does not exist (binary protocol only).
   ///   - expiration: the expiration of an item created from `initial`.
@@ -386,7 +387,7 @@ public final class MemcachedClient: MemcachedOperations {
     _ key: String, by delta: UInt64 = 1, initial: UInt64? = nil,
     expiration: MemcachedExpiration = .never
   ) throws -> UInt64? {
-    try counter("increment", key, delta, initial, expiration, up: true)
+    try counter(.increment, key, delta, initial, expiration, up: true)
   }
 
   /// Subtracts from a counter (stopping at 0) and returns its new value; `nil` when the key does
@@ -400,17 +401,17 @@ public final class MemcachedClient: MemcachedOperations {
     _ key: String, by delta: UInt64 = 1, initial: UInt64? = nil,
     expiration: MemcachedExpiration = .never
   ) throws -> UInt64? {
-    try counter("decrement", key, delta, initial, expiration, up: false)
+    try counter(.decrement, key, delta, initial, expiration, up: false)
   }
 
   private func counter(
-    _ operation: String, _ name: String, _ delta: UInt64, _ initial: UInt64?,
+    _ operation: MemcachedMetrics.Operation, _ name: String, _ delta: UInt64, _ initial: UInt64?,
     _ expiration: MemcachedExpiration, up: Bool
   ) throws -> UInt64? {
     if initial != nil && !configuration.binaryProtocol {
       throw MemcachedError(
         returnCode: .notSupported, message: "an initial value needs the binary protocol",
-        operation: operation)
+        operation: operation.name)
     }
     let counted = try call(operation, name, read: false) {
       group, groupLength, key, keyLength -> UInt64?? in
@@ -442,11 +443,11 @@ public final class MemcachedClient: MemcachedOperations {
       UInt64(String(decoding: item.value, as: UTF8.self).trimmingCharacters(in: .whitespaces))
         == nil
     {
-      throw MemcachedError.notANumber(operation: operation)
+      throw MemcachedError.notANumber(operation: operation.name)
     }
     throw MemcachedError(
       returnCode: .unknownReadFailure, message: "the server's answer could not be read",
-      operation: operation)
+      operation: operation.name)
   }
 
   /// Sets a new expiration on an item without reading it; returns whether it existed.
@@ -455,7 +456,7 @@ public final class MemcachedClient: MemcachedOperations {
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   @discardableResult
   public func touch(_ key: String, expiration: MemcachedExpiration) throws -> Bool {
-    try call("touch", key, read: false) { group, groupLength, key, keyLength in
+    try call(.touch, key, read: false) { group, groupLength, key, keyLength in
       let rc = memcached_touch_by_key(
         memc, group, groupLength, key, keyLength, expiration.wireValue)
       if rc == MEMCACHED_NOTFOUND { return false }
@@ -469,7 +470,7 @@ public final class MemcachedClient: MemcachedOperations {
   /// The corresponding C function is `memcached_flush`.
   /// - Throws: ``MemcachedError`` when a server failed.
   public func flush(after delay: MemcachedExpiration = .never) throws {
-    try measured("flush") {
+    try measured(.flush) {
       let rc = memcached_flush(memc, delay.wireValue)
       guard memcached_success(rc) else { throw error(rc, "flush") }
     }
@@ -518,7 +519,7 @@ public final class MemcachedClient: MemcachedOperations {
   /// ``MemcachedError``, trying once more on another node where ``shouldRetry`` allows.
   @inline(__always)
   func call<R>(
-    _ operation: String, _ name: String, read: Bool,
+    _ operation: MemcachedMetrics.Operation, _ name: String, read: Bool,
     _ body: (UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int) throws -> R
   ) throws -> R {
     try measured(operation) { try attempt(operation, name, read: read, body) }
@@ -526,7 +527,7 @@ public final class MemcachedClient: MemcachedOperations {
 
   /// Runs an operation and reports its duration and failure to the metrics.
   @inline(__always)
-  func measured<R>(_ operation: String, _ body: () throws -> R) throws -> R {
+  func measured<R>(_ operation: MemcachedMetrics.Operation, _ body: () throws -> R) throws -> R {
     let start = MemcachedMetrics.start()
     do {
       let result = try body()
@@ -540,10 +541,10 @@ public final class MemcachedClient: MemcachedOperations {
 
   @inline(__always)
   private func attempt<R>(
-    _ operation: String, _ name: String, read: Bool,
+    _ operation: MemcachedMetrics.Operation, _ name: String, read: Bool,
     _ body: (UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int) throws -> R
   ) throws -> R {
-    try withKey(name, operation) { key, keyLength in
+    try withKey(name, operation.name) { key, keyLength in
       var failed: MemcachedError?
       while true {
         let node: Int?
@@ -559,7 +560,7 @@ public final class MemcachedClient: MemcachedOperations {
             try body(group!, groupLength, key, keyLength)
           }
         } catch let failure as Failure {
-          let error = self.error(failure.rc, operation, key: name)
+          let error = self.error(failure.rc, operation.name, key: name)
           guard
             shouldRetry(
               error, failure.rc, node: node, key: key, keyLength: keyLength, read: read,
@@ -576,7 +577,7 @@ public final class MemcachedClient: MemcachedOperations {
   /// its return code.
   @inline(__always)
   private func store<R>(
-    _ operation: String, _ name: String, _ value: [UInt8],
+    _ operation: MemcachedMetrics.Operation, _ name: String, _ value: [UInt8],
     _ send: (
       UnsafeMutablePointer<memcached_st>, UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int,
       UnsafePointer<CChar>?, Int
@@ -584,9 +585,9 @@ public final class MemcachedClient: MemcachedOperations {
     interpret: (memcached_return_t) throws -> R
   ) throws -> R {
     guard value.count <= configuration.maximumValueSize else {
-      try withKey(name, operation) { _, _ in }
+      try withKey(name, operation.name) { _, _ in }
       throw MemcachedError.itemTooLarge(
-        size: value.count, maximum: configuration.maximumValueSize, operation: operation)
+        size: value.count, maximum: configuration.maximumValueSize, operation: operation.name)
     }
     return try call(operation, name, read: false) { group, groupLength, key, keyLength in
       let rc = value.withUnsafeBytes { bytes in

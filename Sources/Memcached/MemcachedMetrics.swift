@@ -5,35 +5,54 @@ import Metrics
 /// the metrics backend the application bootstrapped. The README lists the names and
 /// dimensions.
 final class MemcachedMetrics: Sendable {
-  static let operations = [
-    "get", "getMulti", "exists", "set", "add", "replace", "append", "prepend", "cas", "delete",
-    "increment", "decrement", "touch", "flush",
-  ]
+  /// The operations measured, each with a timer and two error counters.
+  enum Operation: Int, CaseIterable {
+    case get, getMulti, exists, set, add, replace, append, prepend, cas, delete, increment
+    case decrement, touch, flush
 
-  private let durations: [String: Timer]
-  private let unavailable: [String: Counter]
-  private let failures: [String: Counter]
+    /// The operation's Swift name, as errors and metrics give it.
+    var name: String {
+      switch self {
+      case .get: "get"
+      case .getMulti: "getMulti"
+      case .exists: "exists"
+      case .set: "set"
+      case .add: "add"
+      case .replace: "replace"
+      case .append: "append"
+      case .prepend: "prepend"
+      case .cas: "cas"
+      case .delete: "delete"
+      case .increment: "increment"
+      case .decrement: "decrement"
+      case .touch: "touch"
+      case .flush: "flush"
+      }
+    }
+  }
+
+  private let durations: [Timer]
+  private let unavailable: [Counter]
+  private let failures: [Counter]
   /// `get` calls that found the item, and those that did not.
   let hits = Counter(label: "mcdutils_memcached_hits")
   let misses = Counter(label: "mcdutils_memcached_misses")
 
   init() {
-    var durations: [String: Timer] = [:]
-    var unavailable: [String: Counter] = [:]
-    var failures: [String: Counter] = [:]
-    for operation in Self.operations {
-      durations[operation] = Timer(
-        label: "mcdutils_memcached_duration", dimensions: [("operation", operation)])
-      unavailable[operation] = Counter(
-        label: "mcdutils_memcached_errors",
-        dimensions: [("operation", operation), ("kind", "unavailable")])
-      failures[operation] = Counter(
-        label: "mcdutils_memcached_errors",
-        dimensions: [("operation", operation), ("kind", "failed")])
+    durations = Operation.allCases.map {
+      Timer(label: "mcdutils_memcached_duration", dimensions: [("operation", $0.name)])
     }
-    self.durations = durations
-    self.unavailable = unavailable
-    self.failures = failures
+    unavailable = Operation.allCases.map {
+      Counter(
+        label: "mcdutils_memcached_errors",
+        dimensions: [("operation", $0.name), ("kind", "unavailable")])
+    }
+    failures = Operation.allCases.map {
+      Counter(
+        label: "mcdutils_memcached_errors",
+        dimensions: [("operation", $0.name), ("kind", "failed")]
+      )
+    }
   }
 
   /// The clock reading an operation starts with.
@@ -41,10 +60,10 @@ final class MemcachedMetrics: Sendable {
   static func start() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
   /// Records an operation that took since `start`, and its error if it failed.
-  func record(_ operation: String, since start: UInt64, error: MemcachedError? = nil) {
-    durations[operation]?.recordNanoseconds(
+  func record(_ operation: Operation, since start: UInt64, error: MemcachedError? = nil) {
+    durations[operation.rawValue].recordNanoseconds(
       Int64(clamping: DispatchTime.now().uptimeNanoseconds &- start))
     guard let error else { return }
-    (error.isUnavailable ? unavailable : failures)[operation]?.increment()
+    (error.isUnavailable ? unavailable : failures)[operation.rawValue].increment()
   }
 }

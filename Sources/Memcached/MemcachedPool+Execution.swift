@@ -9,13 +9,8 @@ import Synchronization
 
 // Where a pool's async calls run libmemcached's blocking calls: the one decision, in this file.
 
-/// How the async calls of a ``MemcachedPool`` run libmemcached's blocking calls.
-///
-/// A call run on its connection's own dispatch queue never blocks a thread of Swift's
-/// cooperative pool, but costs two thread wake-ups; a call run on the calling task's thread costs
-/// nothing extra but holds that thread until memcached answers. ``adaptive`` takes the cheap path
-/// only while it is safe, ``offload`` never. The article "Async calls" of the documentation
-/// compares them.
+/// Where the async calls of a ``MemcachedPool`` run libmemcached's blocking calls: see
+/// <doc:AsyncCalls>.
 public struct MemcachedAsyncExecution: Sendable, Hashable, CustomStringConvertible {
   /// Whether calls may run on the calling task's thread at all.
   public let allowsInline: Bool
@@ -31,9 +26,9 @@ public struct MemcachedAsyncExecution: Sendable, Hashable, CustomStringConvertib
   /// ``adaptive(slowCallThreshold:backoff:)`` with a 5 ms threshold and a 5 s backoff.
   public static let adaptive = adaptive(slowCallThreshold: .milliseconds(5), backoff: .seconds(5))
 
-  /// A call runs on the calling task's thread when no other call of this process does, an idle
-  /// connection is ready, and the pool's calls have been prompt and fine since `backoff` after
-  /// the last slow (over `slowCallThreshold`) or failed one; on its connection's queue otherwise.
+  /// Calls run on the calling task's thread while that is safe, on their connection's queue
+  /// otherwise; a call over `slowCallThreshold`, or one that failed to reach a server, keeps
+  /// them off the calling thread for `backoff`.
   public static func adaptive(slowCallThreshold: Duration, backoff: Duration) -> Self {
     MemcachedAsyncExecution(
       allowsInline: true, slowCallThreshold: slowCallThreshold, backoff: backoff)

@@ -5,9 +5,10 @@ import ServiceLifecycle
 
 /// A thread-safe pool of ``MemcachedClient`` connections, shared by threads and tasks.
 ///
-/// The blocking ``withConnection(_:)-(MemcachedClient)->R`` borrows a client on the calling thread;
-/// the async form, and the async operations built on it (``MemcachedConnectionSource/get(_:)``,
-/// …), run the blocking libmemcached call where ``MemcachedConfiguration/asyncExecution`` says.
+/// Borrow a client with the blocking or the async ``withConnection(_:)-86unv``, or call the async
+/// operations of ``MemcachedConnectionSource``; see <doc:AsyncCalls> for where async calls run.
+/// At most ``MemcachedConfiguration/poolSize`` connections are opened, on demand; every
+/// connection shares one view of which nodes are down (<doc:NodeFailures>).
 ///
 /// ```swift
 /// let pool = try MemcachedPool(configuration: configuration, logger: logger)
@@ -15,11 +16,6 @@ import ServiceLifecycle
 /// let item = try await pool.get("greeting")
 /// await pool.shutdown()
 /// ```
-///
-/// At most ``MemcachedConfiguration/poolSize`` connections are opened, on demand. A borrower
-/// waits at most ``MemcachedConfiguration/poolCheckoutTimeout`` for one to be free, then gets
-/// ``MemcachedReturnCode/poolTimeout``. Every connection shares one view of which nodes are
-/// down.
 public final class MemcachedPool: MemcachedConnectionSource {
   /// The configuration every connection is made with.
   public let configuration: MemcachedConfiguration
@@ -47,10 +43,8 @@ public final class MemcachedPool: MemcachedConnectionSource {
     state.release(PooledConnection(first))
   }
 
-  /// Borrows a client for the duration of `body`, on the calling thread.
-  ///
-  /// This blocks the calling thread while it waits and while `body` talks to memcached: call it
-  /// from threads of your own, not from async code (use the async form there).
+  /// Borrows a client for the duration of `body`, blocking the calling thread: for threads of
+  /// your own, not for async code (use the async form there).
   /// - Throws: ``MemcachedReturnCode/poolTimeout`` when no connection became free in time,
   ///   ``MemcachedReturnCode/poolShutDown`` after ``shutdown()``, or what `body` throws.
   public func withConnection<R>(_ body: (MemcachedClient) throws -> R) throws -> R {
@@ -62,9 +56,7 @@ public final class MemcachedPool: MemcachedConnectionSource {
   }
 
   /// Borrows a client and runs `body` with it where ``MemcachedConfiguration/asyncExecution``
-  /// says: on the calling task's thread while that is safe, otherwise on the connection's own
-  /// dispatch queue, off Swift's cooperative thread pool. Blocking pool calls made inside `body`
-  /// use the same connection.
+  /// says (<doc:AsyncCalls>); blocking pool calls made inside `body` use the same connection.
   ///
   /// - Throws: as the blocking form, and `CancellationError` when the task was cancelled while
   ///   waiting for a connection.

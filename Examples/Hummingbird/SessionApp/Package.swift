@@ -5,7 +5,8 @@ let package = Package(
   name: "SessionApp",
   platforms: [.macOS(.v15)],
   dependencies: [
-    .package(name: "MCDUtilsHummingbird", path: "../../../Integrations/Hummingbird/MCDUtilsHummingbird"),
+    .package(
+      name: "MCDUtilsHummingbird", path: "../../../Integrations/Hummingbird/MCDUtilsHummingbird"),
     .package(name: "MCDUtils", path: "../../.."),
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),

@@ -4,7 +4,7 @@ import Foundation
 /// of last modification.
 ///
 /// Every entry of the object (every view, request variation and keyword) is keyed by its path,
-/// and ``MemCacheZCache/invalidate(_:)`` drops them all at once.
+/// and `MemCacheZCache.invalidate(_:)` drops them all at once.
 public protocol Cacheable {
   /// The object's path components, such as `["", "site", "page"]` (Zope's `getPhysicalPath()`).
   var physicalPath: [String] { get }

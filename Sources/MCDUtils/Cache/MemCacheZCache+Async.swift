@@ -29,7 +29,7 @@ extension MemCacheZCache {
     try await reporting { try self.write(value, keys, generation: nil, maxAge: maxAge, on: $0) }
   }
 
-  /// Drops every cached entry of an object, as the blocking ``invalidate(_:)``.
+  /// Drops every cached entry of an object, as the blocking `invalidate(_:)`.
   ///
   /// - Throws: ``MemCacheError`` when the store failed: then nothing was invalidated.
   public func invalidate(_ object: some Cacheable) async throws(MemCacheError) {

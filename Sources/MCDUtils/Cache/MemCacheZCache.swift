@@ -6,7 +6,7 @@ import Memcached
 /// `MemCacheZCache` (Zope's `IZCache`), made race-free and failing open.
 ///
 /// Entries are named by an object's path, a view, request values and keywords. Each object has
-/// a generation counter, and ``invalidate(_:)`` drops all its entries with one increment. A
+/// a generation counter, and `invalidate(_:)` drops all its entries with one increment. A
 /// store that fails never turns into an error page: a lookup is then a miss, counted in
 /// ``statistics`` and logged once per episode. See <doc:PageCache>.
 ///
@@ -33,7 +33,7 @@ public final class MemCacheZCache: Sendable {
   /// A cache over `store`.
   ///
   /// - Parameters:
-  ///   - store: where entries go; a ``Memcached/MemcachedPool`` to share them between
+  ///   - store: where entries go; a `MemcachedPool` to share them between
   ///     processes.
   ///   - requestNames: the request values that vary the key; they are sorted.
   ///   - defaultMaxAge: how long entries stay fresh unless a `set` says otherwise; `nil` for
@@ -159,7 +159,7 @@ public final class MemCacheZCache: Sendable {
   /// Stores a value for an object's rendering (the original's `ZCache_set`): one round trip
   /// when a `get` of the object ran within ``Tuning/generationMemoLifetime``, two otherwise.
   ///
-  /// - Parameter maxAge: how long the entry stays fresh; `nil` for ``defaultMaxAge``.
+  /// `maxAge`: how long the entry stays fresh; `nil` for ``defaultMaxAge``.
   /// - Throws: ``MemCacheError``: the value cannot be encoded or is too large, or the store
   ///   failed.
   public func set<Value: Encodable>(

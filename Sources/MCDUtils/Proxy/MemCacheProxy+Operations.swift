@@ -19,7 +19,7 @@ extension MemCacheProxy {
 
   /// The raw item under `key`, asynchronously.
   ///
-  /// - Throws: as the blocking ``item(forKey:)``.
+  /// - Throws: as the blocking `item(forKey:)`.
   public func item(forKey key: String) async throws(MemCacheError) -> MemcachedItem? {
     let cache = readCache.cache(for: Transaction.current, create: true)
     if let cached = cache?.item(key) { return cached }
@@ -37,7 +37,7 @@ extension MemCacheProxy {
   ///
   /// - Throws: ``MemCacheError/undecodable(_:)`` for bytes that are not ours,
   ///   ``MemCacheError/decodingFailed(_:)`` when the value is not a `T`, or what
-  ///   ``item(forKey:)`` throws.
+  ///   `item(forKey:)` throws.
   public func get<T: Decodable>(_ key: String, as type: T.Type = T.self) throws(MemCacheError)
     -> T?
   {
@@ -46,17 +46,17 @@ extension MemCacheProxy {
 
   /// The value under `key`, or `nil` on a miss, asynchronously.
   ///
-  /// - Throws: as the blocking ``get(_:as:)``.
+  /// - Throws: as the blocking `get(_:as:)`.
   public func get<T: Decodable>(_ key: String, as type: T.Type = T.self)
     async throws(MemCacheError) -> T?
   {
     try await item(forKey: key).map { item throws(MemCacheError) in try decode(item, as: type) }
   }
 
-  /// The value under `key` with its CAS value, for a later ``cas(_:_:cas:expiration:)``; `nil`
+  /// The value under `key` with its CAS value, for a later `cas(_:_:cas:expiration:)`; `nil`
   /// on a miss. memcached's `gets`.
   ///
-  /// - Throws: as ``get(_:as:)``.
+  /// - Throws: as `get(_:as:)`.
   public func getWithCAS<T: Decodable>(_ key: String, as type: T.Type = T.self)
     throws(MemCacheError) -> (value: T, cas: UInt64)?
   {
@@ -66,7 +66,7 @@ extension MemCacheProxy {
 
   /// The value under `key` with its CAS value, asynchronously.
   ///
-  /// - Throws: as ``get(_:as:)``.
+  /// - Throws: as `get(_:as:)`.
   public func getWithCAS<T: Decodable>(_ key: String, as type: T.Type = T.self)
     async throws(MemCacheError) -> (value: T, cas: UInt64)?
   {
@@ -78,7 +78,7 @@ extension MemCacheProxy {
   /// The values of the keys that exist, with one request per server: the original's
   /// `get_multi`. Inside a transaction, keys it read before come from its read cache.
   ///
-  /// - Throws: as ``get(_:as:)``.
+  /// - Throws: as `get(_:as:)`.
   public func getMulti<T: Decodable>(_ keys: [String], as type: T.Type = T.self)
     throws(MemCacheError) -> [String: T]
   {
@@ -89,7 +89,7 @@ extension MemCacheProxy {
 
   /// The values of the keys that exist, asynchronously.
   ///
-  /// - Throws: as ``get(_:as:)``.
+  /// - Throws: as `get(_:as:)`.
   public func getMulti<T: Decodable>(_ keys: [String], as type: T.Type = T.self)
     async throws(MemCacheError) -> [String: T]
   {
@@ -105,7 +105,7 @@ extension MemCacheProxy {
   ///
   /// - Throws: ``MemCacheError/valueTooLarge(size:maximum:)``,
   ///   ``MemCacheError/nestingTooDeep(limit:)``, ``MemCacheError/encodingFailed(_:)``, or what
-  ///   ``item(forKey:)`` throws.
+  ///   `item(forKey:)` throws.
   public func set(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
     throws(MemCacheError)
   {
@@ -115,7 +115,7 @@ extension MemCacheProxy {
 
   /// Stores `value` under `key` asynchronously.
   ///
-  /// - Throws: as the blocking ``set(_:_:expiration:)``.
+  /// - Throws: as the blocking `set(_:_:expiration:)`.
   public func set(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
     async throws(MemCacheError)
   {
@@ -125,7 +125,7 @@ extension MemCacheProxy {
 
   /// Stores `value` only if `key` is absent; returns whether it did. The original's `add`.
   ///
-  /// - Throws: as ``set(_:_:expiration:)``.
+  /// - Throws: as `set(_:_:expiration:)`.
   @discardableResult
   public func add(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
     throws(MemCacheError) -> Bool
@@ -136,7 +136,7 @@ extension MemCacheProxy {
 
   /// Stores `value` only if `key` is absent, asynchronously.
   ///
-  /// - Throws: as ``set(_:_:expiration:)``.
+  /// - Throws: as `set(_:_:expiration:)`.
   @discardableResult
   public func add(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
     async throws(MemCacheError) -> Bool
@@ -149,7 +149,7 @@ extension MemCacheProxy {
 
   /// Stores `value` only if `key` exists; returns whether it did. The original's `replace`.
   ///
-  /// - Throws: as ``set(_:_:expiration:)``.
+  /// - Throws: as `set(_:_:expiration:)`.
   @discardableResult
   public func replace(
     _ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never
@@ -162,7 +162,7 @@ extension MemCacheProxy {
 
   /// Stores `value` only if `key` exists, asynchronously.
   ///
-  /// - Throws: as ``set(_:_:expiration:)``.
+  /// - Throws: as `set(_:_:expiration:)`.
   @discardableResult
   public func replace(
     _ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never
@@ -173,11 +173,11 @@ extension MemCacheProxy {
     }
   }
 
-  /// Stores `value` only if nobody wrote `key` since `cas` was read (``getWithCAS(_:as:)``).
+  /// Stores `value` only if nobody wrote `key` since `cas` was read (`getWithCAS(_:as:)`).
   ///
-  /// - Returns: ``Memcached/MemcachedCASResult/stored``, or `conflict`/`notFound` when nothing
+  /// - Returns: `MemcachedCASResult.stored`, or `conflict`/`notFound` when nothing
   ///   was written.
-  /// - Throws: as ``set(_:_:expiration:)``.
+  /// - Throws: as `set(_:_:expiration:)`.
   public func cas(
     _ key: String, _ value: some Encodable, cas: UInt64, expiration: MemcachedExpiration = .never
   ) throws(MemCacheError) -> MemcachedCASResult {
@@ -189,7 +189,7 @@ extension MemCacheProxy {
 
   /// Compare-and-swap asynchronously.
   ///
-  /// - Throws: as ``set(_:_:expiration:)``.
+  /// - Throws: as `set(_:_:expiration:)`.
   public func cas(
     _ key: String, _ value: some Encodable, cas: UInt64, expiration: MemcachedExpiration = .never
   ) async throws(MemCacheError) -> MemcachedCASResult {
@@ -230,7 +230,7 @@ extension MemCacheProxy {
 
   /// Adds to a counter asynchronously.
   ///
-  /// - Throws: as the blocking ``increment(_:by:initial:expiration:)``.
+  /// - Throws: as the blocking `increment(_:by:initial:expiration:)`.
   @discardableResult
   public func increment(
     _ key: String, by delta: UInt64 = 1, initial: UInt64? = nil,
@@ -243,7 +243,7 @@ extension MemCacheProxy {
 
   /// Subtracts `delta` from the counter under `key`, stopping at 0, and returns the new value.
   ///
-  /// - Throws: as ``increment(_:by:initial:expiration:)``.
+  /// - Throws: as `increment(_:by:initial:expiration:)`.
   @discardableResult
   public func decrement(
     _ key: String, by delta: UInt64 = 1, initial: UInt64? = nil,
@@ -254,7 +254,7 @@ extension MemCacheProxy {
 
   /// Subtracts from a counter asynchronously.
   ///
-  /// - Throws: as ``increment(_:by:initial:expiration:)``.
+  /// - Throws: as `increment(_:by:initial:expiration:)`.
   @discardableResult
   public func decrement(
     _ key: String, by delta: UInt64 = 1, initial: UInt64? = nil,

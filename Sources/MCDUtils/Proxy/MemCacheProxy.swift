@@ -7,7 +7,7 @@ import Synchronization
 /// the whole memcached API over `Codable` values ("expanded IProxy API").
 ///
 /// Build it from the original's server lines, a configuration, or any ``MemCacheStore`` (a
-/// ``Memcached/MemcachedPool``, an ``InProcessStore``). With no servers it keeps items in an
+/// `MemcachedPool`, an ``InProcessStore``). With no servers it keeps items in an
 /// ``InProcessStore`` (the original's `FauxClient`) and says so in its log. Inside a transaction
 /// a key is read from the store once (see <doc:ProxyAndReadCache>).
 ///
@@ -28,7 +28,7 @@ public final class MemCacheProxy: Sendable {
   /// A proxy over any store.
   ///
   /// - Parameters:
-  ///   - store: the store, such as a ``Memcached/MemcachedPool`` or an ``InProcessStore``.
+  ///   - store: the store, such as a `MemcachedPool` or an ``InProcessStore``.
   ///   - logger: where the proxy logs; it never makes a global logger of its own.
   public init(store: any MemCacheStore, logger: Logger = .disabled) {
     self.store = store
@@ -62,7 +62,7 @@ public final class MemCacheProxy: Sendable {
   ///
   /// - Parameters:
   ///   - servers: the server lines.
-  ///   - configure: changes to the default ``Memcached/MemcachedConfiguration``, such as a key
+  ///   - configure: changes to the default `MemcachedConfiguration`, such as a key
   ///     prefix or timeouts.
   ///   - logger: where the proxy logs.
   /// - Throws: ``MemCacheError/storeFailed(_:)`` quoting the first bad line, or for an invalid

@@ -3,7 +3,7 @@ import Memcached
 /// The one error MCDUtils throws: the original's `MemCacheError`.
 ///
 /// Every failure of the proxy, the sessions, the session store and the page cache is one of
-/// these cases, with its facts as fields; a ``Memcached/MemcachedError`` behind it is kept whole.
+/// these cases, with its facts as fields; a `MemcachedError` behind it is kept whole.
 /// A miss, a CAS conflict resolved by policy, and an `add` of an existing key are not errors.
 /// The ``description`` never quotes a key or a browser id, because those are often secrets.
 public enum MemCacheError: Error, Sendable, CustomStringConvertible {

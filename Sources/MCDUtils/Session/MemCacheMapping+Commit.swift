@@ -36,6 +36,8 @@ extension MemCacheMapping: DataManager {
   ///   `conflict` when the policy gives up, `sessionEnded` when the session was invalidated,
   ///   expired or replaced since it was loaded.
   public func tpcVote(_ transaction: Transaction) throws {
+    // A read-only request talks to nobody: no connection is borrowed for it.
+    guard writeNeeded(state.withLock { $0 }, now: Date()) != nil else { return }
     do {
       try proxy.run { try writeBack(on: $0, in: transaction) }
     } catch {

@@ -5,10 +5,10 @@ import Synchronization
 /// One user's session: a dictionary of ``SessionValue``s stored under the browser id. The
 /// original's `MemCacheMapping`.
 ///
-/// Get one from ``MemCacheSessionDataContainer/get(_:)`` or
-/// ``MemCacheSessionDataContainer/newOrExisting(_:)``. Reading and changing it happens in memory;
+/// Get one from `MemCacheSessionDataContainer.get(_:)` or
+/// `MemCacheSessionDataContainer.newOrExisting(_:)`. Reading and changing it happens in memory;
 /// the first change joins ``Transaction/current``, whose commit writes the session (see
-/// <doc:SessionsAndTransactions>). Without a transaction changes stay in memory until ``save()``.
+/// <doc:SessionsAndTransactions>). Without a transaction changes stay in memory until `save()`.
 ///
 /// ```swift
 /// try await withTransaction { _ in
@@ -164,7 +164,7 @@ public final class MemCacheMapping: Sendable {
   }
 
   /// Joins `transaction`; a transaction that is committing or has ended refuses, and then the
-  /// changes wait for the next transaction or for ``save()``.
+  /// changes wait for the next transaction or for `save()`.
   func joinOrForget(_ transaction: Transaction) {
     do {
       try transaction.join(self)
@@ -185,13 +185,13 @@ public final class MemCacheMapping: Sendable {
 
   /// Ends the session for good asynchronously.
   ///
-  /// - Throws: as the blocking ``invalidate()``.
+  /// - Throws: as the blocking `invalidate()`.
   public func invalidate() async throws(MemCacheError) {
     let window = settings.timeout
     try await proxy.run { try self.writeTombstone(on: $0, window: window) }
   }
 
-  /// Whether ``invalidate()`` was called.
+  /// Whether `invalidate()` was called.
   public var isInvalidated: Bool { state.withLock { $0.invalidated } }
 
   /// Writes the changes now, for code that runs without a transaction; inside one, the commit
@@ -206,7 +206,7 @@ public final class MemCacheMapping: Sendable {
 
   /// Writes the changes now asynchronously.
   ///
-  /// - Throws: as ``save()``.
+  /// - Throws: as `save()`.
   public func save() async throws(MemCacheError) {
     try await proxy.run { try self.writeBack(on: $0, in: nil) }
   }

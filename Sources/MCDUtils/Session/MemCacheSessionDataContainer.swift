@@ -6,7 +6,7 @@ import Memcached
 ///
 /// Each session is one memcached item (and one more per replica) whose key is the browser id,
 /// written with ``timeout`` as its time to live; a session only read is refreshed at most once
-/// per ``resolution``. See <doc:SessionsAndTransactions> and <doc:Failures>.
+/// per ``resolution``. See <doc:SessionsAndTransactions> and <doc:WhenMemcachedFails>.
 ///
 /// ```swift
 /// let container = MemCacheSessionDataContainer(proxy: proxy, timeout: .seconds(1800))
@@ -83,14 +83,14 @@ public final class MemCacheSessionDataContainer: Sendable {
 
   /// Whether a session exists for `browserId`: the original's `has_key`.
   ///
-  /// - Throws: as ``get(_:)``.
+  /// - Throws: as `get(_:)`.
   public func hasKey(_ browserId: String) throws(MemCacheError) -> Bool {
     try get(browserId) != nil
   }
 
   /// Whether a session exists, asynchronously.
   ///
-  /// - Throws: as ``get(_:)``.
+  /// - Throws: as `get(_:)`.
   public func hasKey(_ browserId: String) async throws(MemCacheError) -> Bool {
     try await get(browserId) != nil
   }
@@ -109,7 +109,7 @@ public final class MemCacheSessionDataContainer: Sendable {
 
   /// The session of `browserId`, or `nil`, asynchronously.
   ///
-  /// - Throws: as the blocking ``get(_:)``.
+  /// - Throws: as the blocking `get(_:)`.
   public func get(_ browserId: String) async throws(MemCacheError) -> MemCacheMapping? {
     try await lookup(browserId).mapping
   }
@@ -121,7 +121,7 @@ public final class MemCacheSessionDataContainer: Sendable {
   /// that create it at once end up with one session, resolved by the ``conflictPolicy``).
   /// Without a transaction it is stored at once.
   ///
-  /// - Throws: as ``get(_:)``, and for a session stored at once, what ``MemCacheMapping/save()``
+  /// - Throws: as `get(_:)`, and for a session stored at once, what `MemCacheMapping.save()`
   ///   throws.
   public func newOrExisting(_ browserId: String) throws(MemCacheError) -> MemCacheMapping {
     let found = try lookup(browserId)
@@ -133,7 +133,7 @@ public final class MemCacheSessionDataContainer: Sendable {
 
   /// The session of `browserId`, created empty when there is none, asynchronously.
   ///
-  /// - Throws: as the blocking ``newOrExisting(_:)``.
+  /// - Throws: as the blocking `newOrExisting(_:)`.
   public func newOrExisting(_ browserId: String) async throws(MemCacheError) -> MemCacheMapping {
     let found = try await lookup(browserId)
     if let mapping = found.mapping { return mapping }

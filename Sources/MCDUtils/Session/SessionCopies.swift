@@ -5,11 +5,11 @@ import Memcached
 /// how a write reaches them all. Shared by ``MemCacheMapping`` and ``SessionStore``.
 ///
 /// A session lives on the node the key hashes to and on `replicas` further nodes (see
-/// ``Memcached/MemcachedOperations/nodes(forKey:replicas:)``). A read asks the primary alone
+/// `MemcachedOperations.nodes(forKey:replicas:)`). A read asks the primary alone
 /// while it is up, holds the session and has not come back from being down recently; otherwise
 /// it asks every copy and takes the newest record. A write goes to the first reachable copy
 /// conditionally (compare-and-swap on what was read, or `add` where there was nothing), and
-/// then, unconditionally, to the others. The article <doc:Failures> states what this guarantees.
+/// then, unconditionally, to the others. The article <doc:WhenMemcachedFails> states what this guarantees.
 struct SessionCopies {
   /// What one copy held when it was read.
   enum Copy {

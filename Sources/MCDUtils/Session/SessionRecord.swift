@@ -105,13 +105,18 @@ struct SessionRecord: Sendable, Equatable {
   /// saturation: nothing stored can trap.
   init(value: SessionValue) throws(MemCacheError) {
     guard let map = value.mapValue else { throw .notASession(reason: "it is not a map") }
-    let shape = map["v"]?.intValue
+    // One pass over the few fields instead of a hashed lookup per field.
+    var fields = [SessionValue?](repeating: nil, count: Field.allCases.count)
+    for (key, field) in map {
+      if let known = Field(rawValue: key) { fields[known.index] = field }
+    }
+    let shape = fields[Field.shape.index]?.intValue
     guard shape == 1 || shape == Self.version else {
       throw .notASession(reason: "its version \"v\" is missing or not 1 or \(Self.version)")
     }
-    epoch = try Self.count(map["e"], "e")
-    version = try Self.count(map["n"], "n")
-    if map["ended"]?.boolValue == true {
+    epoch = try Self.count(fields[Field.epoch.index], "e")
+    version = try Self.count(fields[Field.version.index], "n")
+    if fields[Field.ended.index]?.boolValue == true {
       version = Self.ended
       created = Date(timeIntervalSince1970: 0)
       accessed = created
@@ -120,16 +125,46 @@ struct SessionRecord: Sendable, Equatable {
       lifetime = nil
       return
     }
-    guard let data = map["data"] else { throw .notASession(reason: "its \"data\" is missing") }
-    guard let created = Self.seconds(map["created"]), let accessed = Self.seconds(map["accessed"])
+    guard let data = fields[Field.data.index] else {
+      throw .notASession(reason: "its \"data\" is missing")
+    }
+    guard let created = Self.seconds(fields[Field.created.index]),
+      let accessed = Self.seconds(fields[Field.accessed.index])
     else {
       throw .notASession(reason: "its \"created\" or \"accessed\" time is missing or not a number")
     }
     self.data = data
     self.created = Date(timeIntervalSince1970: created)
     self.accessed = Date(timeIntervalSince1970: accessed)
-    self.expires = Self.seconds(map["expires"]).map { Date(timeIntervalSince1970: $0) }
-    self.lifetime = Self.seconds(map["ttl"]).flatMap { $0 > 0 ? $0 : nil }
+    self.expires = Self.seconds(fields[Field.expires.index]).map { Date(timeIntervalSince1970: $0) }
+    self.lifetime = Self.seconds(fields[Field.lifetime.index]).flatMap { $0 > 0 ? $0 : nil }
+  }
+
+  /// The fields of a stored record, by their keys.
+  private enum Field: String, CaseIterable {
+    case shape = "v"
+    case epoch = "e"
+    case version = "n"
+    case ended
+    case data
+    case created
+    case accessed
+    case expires
+    case lifetime = "ttl"
+
+    var index: Int {
+      switch self {
+      case .shape: 0
+      case .epoch: 1
+      case .version: 2
+      case .ended: 3
+      case .data: 4
+      case .created: 5
+      case .accessed: 6
+      case .expires: 7
+      case .lifetime: 8
+      }
+    }
   }
 
   /// A count: an absent one is 0 (version 1 records), a negative one is refused, and every

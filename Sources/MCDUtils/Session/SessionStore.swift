@@ -8,7 +8,7 @@ import Synchronization
 /// It shares the session container's storage: every session is written to its node and the
 /// configured replicas with a version, a read takes the newest copy, a deleted session leaves a
 /// tombstone that no earlier reader can write over, and a store that cannot be reached throws
-/// ``MemCacheError/unavailable(_:)`` rather than answering "no session" (see <doc:Failures>).
+/// ``MemCacheError/unavailable(_:)`` rather than answering "no session" (see <doc:WhenMemcachedFails>).
 /// ``update(_:as:timeToLive:_:)`` changes a session atomically: it runs its closure again when
 /// another request wrote the session in between.
 ///
@@ -49,7 +49,7 @@ public final class SessionStore: Sendable {
 
   /// Stores a new session; returns `false`, writing nothing, when one exists already.
   ///
-  /// - Parameter timeToLive: how long it lives; `nil` for ``defaultTimeToLive``.
+  /// `timeToLive`: how long it lives; `nil` for ``defaultTimeToLive``.
   /// - Throws: ``MemCacheError``: `invalidBrowserId`, `unavailable`, `valueTooLarge`,
   ///   `encodingFailed`, `conflict`.
   public func create<Value: Encodable & Sendable>(
@@ -76,7 +76,7 @@ public final class SessionStore: Sendable {
 
   /// The session `id` and how long it has left to live (`nil` when it does not expire).
   ///
-  /// - Throws: as ``get(_:as:)``.
+  /// - Throws: as `get(_:as:)`.
   public func getWithTimeToLive<Value: Decodable & Sendable>(
     _ id: String, as type: Value.Type = Value.self
   ) async throws(MemCacheError) -> (value: Value, timeToLive: Duration?)? {
@@ -111,7 +111,7 @@ public final class SessionStore: Sendable {
 
   /// Stores `value` as the session `id`, over whatever is there.
   ///
-  /// - Parameter timeToLive: the new lifetime; `nil` keeps the session's remaining lifetime
+  /// `timeToLive`: the new lifetime; `nil` keeps the session's remaining lifetime
   ///   (the deadline is stored with the value, and memcached is sent the time left), or gives a
   ///   new session ``defaultTimeToLive``.
   /// - Throws: as ``create(_:_:timeToLive:)``.
@@ -139,10 +139,10 @@ public final class SessionStore: Sendable {
   /// result only if nobody wrote the session in between; otherwise reads it again and runs
   /// `body` again, up to ``maximumWriteAttempts`` times.
   ///
-  /// - Parameter timeToLive: the new lifetime; `nil` keeps the remaining one.
+  /// `timeToLive`: the new lifetime; `nil` keeps the remaining one.
   /// - Returns: the value written, or `nil` (running nothing) when there is no session.
   /// - Throws: ``MemCacheError/conflict(attempts:)`` when other writers kept winning, what
-  ///   `body` throws, and what ``get(_:as:)`` throws.
+  ///   `body` throws, and what `get(_:as:)` throws.
   @discardableResult
   public func update<Value: Codable & Sendable>(
     _ id: String, as type: Value.Type = Value.self, timeToLive: Duration? = nil,

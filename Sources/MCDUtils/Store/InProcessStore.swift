@@ -39,7 +39,7 @@ public final class InProcessStore: MemCacheStore, MemcachedOperations {
       if let expiration { journal.expirations.append(expiration) }
     }
   }
-  /// The largest value stored; a larger one throws ``Memcached/MemcachedReturnCode/e2big``.
+  /// The largest value stored; a larger one throws `MemcachedReturnCode.e2big`.
   public let maximumValueSize: Int
 
   /// An empty store.

@@ -1,10 +1,10 @@
 import Memcached
 
-/// Where MCDUtils keeps its bytes: memcached through a ``Memcached/MemcachedPool``, or
+/// Where MCDUtils keeps its bytes: memcached through a `MemcachedPool`, or
 /// ``InProcessStore`` in this process.
 ///
-/// A store lends connections (``Memcached/MemcachedConnectionSource``) whose operations are
-/// memcached's (``Memcached/MemcachedOperations``), and says the facts the layers above need.
+/// A store lends connections (`MemcachedConnectionSource`) whose operations are
+/// memcached's (`MemcachedOperations`), and says the facts the layers above need.
 /// It also runs the blocking phases of an async commit that writes to it
 /// (``CommitExecutor``): for a pool, where its async calls run.
 public protocol MemCacheStore: MemcachedConnectionSource, CommitExecutor {
@@ -18,12 +18,12 @@ public protocol MemCacheStore: MemcachedConnectionSource, CommitExecutor {
   /// memcached's 250 bytes.
   var keyPrefixLength: Int { get }
   /// How many further nodes hold a copy of every session (see
-  /// ``Memcached/MemcachedConfiguration/replicas``).
+  /// `MemcachedConfiguration.replicas`).
   var replicas: Int { get }
 
   /// The server that holds `key` now, or `nil` for a store without servers.
   ///
-  /// - Throws: ``Memcached/MemcachedError`` for a bad key or when no server can be had.
+  /// - Throws: `MemcachedError` for a bad key or when no server can be had.
   func server(forKey key: String) throws -> MemcachedServer?
 }
 
@@ -44,18 +44,18 @@ extension MemcachedPool: MemCacheStore {
   /// Always `true`: memcached keeps items beyond this process.
   public var isPersistent: Bool { true }
 
-  /// ``Memcached/MemcachedConfiguration/maximumValueSize``.
+  /// `MemcachedConfiguration.maximumValueSize`.
   public var maximumValueSize: Int { configuration.maximumValueSize }
 
-  /// The length of ``Memcached/MemcachedConfiguration/keyPrefix``.
+  /// The length of `MemcachedConfiguration.keyPrefix`.
   public var keyPrefixLength: Int { configuration.keyPrefix.utf8.count }
 
-  /// ``Memcached/MemcachedConfiguration/replicas``.
+  /// `MemcachedConfiguration.replicas`.
   public var replicas: Int { configuration.replicas }
 
-  /// The server a key's operations go to now. See ``Memcached/MemcachedClient/server(forKey:)``.
+  /// The server a key's operations go to now. See `MemcachedClient.server(forKey:)`.
   ///
-  /// - Throws: ``Memcached/MemcachedError``.
+  /// - Throws: `MemcachedError`.
   public func server(forKey key: String) throws -> MemcachedServer? {
     try withConnection { try $0.server(forKey: key) }
   }

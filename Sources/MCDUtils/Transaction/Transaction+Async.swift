@@ -24,11 +24,11 @@ final class BlockingQueueExecutor: CommitExecutor {
 }
 
 extension Transaction {
-  /// Commits like the synchronous ``commit()``, where the joined data managers' executor says:
+  /// Commits like the synchronous `commit()`, where the joined data managers' executor says:
   /// in place when none may block now (a read-only request), on their one executor when they
   /// agree (a session's store), else on the transaction layer's blocking queue.
   ///
-  /// - Throws: what the synchronous ``commit()`` throws.
+  /// - Throws: what the synchronous `commit()` throws.
   nonisolated(nonsending) public func commit() async throws {
     guard let executor = executor() else {
       try commitInPlace()
@@ -37,9 +37,9 @@ extension Transaction {
     try await executor.runCommit { try self.commitInPlace() }
   }
 
-  /// Aborts like the synchronous ``abort()``, where the joined data managers' executor says.
+  /// Aborts like the synchronous `abort()`, where the joined data managers' executor says.
   ///
-  /// - Throws: what the synchronous ``abort()`` throws.
+  /// - Throws: what the synchronous `abort()` throws.
   nonisolated(nonsending) public func abort() async throws {
     guard let executor = executor() else {
       try abortInPlace()

@@ -3,8 +3,8 @@ import Synchronization
 /// A unit of work over several data managers, committed or aborted as one: Zope's
 /// `transaction.Transaction`.
 ///
-/// Data managers ``join(_:)`` the transaction that holds their changes; ``commit()`` then runs
-/// two-phase commit over them and ``abort()`` throws their changes away. Most code does not
+/// Data managers ``join(_:)`` the transaction that holds their changes; `commit()` then runs
+/// two-phase commit over them and `abort()` throws their changes away. Most code does not
 /// create one directly but runs inside ``withTransaction(_:)``, which commits or aborts for it
 /// and makes the transaction reachable as ``current``. Code that wants explicit control (Zope's
 /// `transaction.begin()`) creates one with ``init()`` and ends it itself.
@@ -24,8 +24,8 @@ public final class Transaction: Sendable {
   public enum Status: Sendable, Equatable {
     /// Open for joins, savepoints and changes.
     case active
-    /// Still open, but ``Transaction/commit()`` will throw ``TransactionError/doomed``; only
-    /// ``Transaction/abort()`` ends it.
+    /// Still open, but `Transaction.commit()` will throw ``TransactionError/doomed``; only
+    /// `Transaction.abort()` ends it.
     case doomed
     /// Two-phase commit is running.
     case committing

@@ -89,7 +89,8 @@ struct SessionApp {
     router.add(middleware: sessions)
     router.post("/login/:user") { _, context -> String in
       let user = try context.parameters.require("user")
-      context.sessions.createSession(VisitorSession(user: user, count: 0), expiresIn: .seconds(3600))
+      context.sessions.createSession(
+        VisitorSession(user: user, count: 0), expiresIn: .seconds(3600))
       return "logged in as \(user)\n"
     }
     router.get("/session") { _, context -> String in

@@ -100,7 +100,7 @@ public final class MemcachedPersistDriver: PersistDriver {
   /// - Throws: ``MCDUtils/MemCacheError/storeFailed(_:)`` when the configuration is invalid.
   public convenience init(
     configuration: MemcachedConfiguration, defaultTimeToLive: Duration? = nil,
-    typeMismatch: TypeMismatch = .returnsNil, logger: Logger = .disabled
+    typeMismatch: TypeMismatch = .returnsNil, logger: Logger = MemcachedPersistDriver.silentLogger
   ) throws(MemCacheError) {
     let proxy = try MemCacheProxy(configuration: configuration, logger: logger)
     self.init(
@@ -165,9 +165,9 @@ public final class MemcachedPersistDriver: PersistDriver {
         try await sessions.getWithTimeToLive(key, as: type)
       }
       return found.map { (object: $0.value, ttl: $0.timeToLive) }
-    } catch .invalidBrowserId {
+    } catch MemCacheError.invalidBrowserId {
       return nil
-    } catch .decodingFailed {
+    } catch MemCacheError.decodingFailed {
       switch typeMismatch {
       case .returnsNil: return nil
       case .throwsInvalidConversion: throw PersistError.invalidConversion
@@ -182,7 +182,7 @@ public final class MemcachedPersistDriver: PersistDriver {
   public func remove(key: String) async throws {
     do {
       try await observingOutage { try await sessions.delete(key) }
-    } catch .invalidBrowserId {
+    } catch MemCacheError.invalidBrowserId {
       return
     }
   }
@@ -209,25 +209,27 @@ public final class MemcachedPersistDriver: PersistDriver {
     _ body: @escaping @Sendable (inout Object) throws -> Void
   ) async throws -> Object? {
     do {
-      return try await sessions.update(key, as: type, timeToLive: expires, body)
+      return try await observingOutage {
+        try await sessions.update(key, as: type, timeToLive: expires, body)
+      }
     } catch MemCacheError.invalidBrowserId {
       return nil
-    } catch let error as MemCacheError {
-      if error.isUnavailable { MemcachedOutage.record(error) }
-      throw error
     }
   }
 
   /// Runs a store call and tells the request's ``MemcachedOutage`` tracker (if any) when the
   /// store could not be reached, since hummingbird-auth's middleware swallows a failed load.
-  private func observingOutage<R>(_ body: () async throws(MemCacheError) -> R)
-    async throws(MemCacheError) -> R
-  {
+  private func observingOutage<R>(_ body: () async throws -> R) async throws -> R {
     do {
       return try await body()
-    } catch {
-      if error.isUnavailable { MemcachedOutage.record(error) }
+    } catch let error as MemCacheError where error.isUnavailable {
+      MemcachedOutage.record(error)
       throw error
     }
+  }
+
+  /// A logger that drops everything: the default, since a library never makes a global one.
+  @usableFromInline static let silentLogger = Logger(label: "mcdutils.hummingbird") { _ in
+    SwiftLogNoOpLogHandler()
   }
 }

@@ -52,24 +52,14 @@ public struct MemcachedCache: Cache, Sendable {
   ///
   /// The future fails with ``MemcachedFailure``: for an unreachable store, for bytes that are
   /// not an MCDUtils value, or for a value that does not decode as `T`.
-  public func get<T: Decodable>(_ key: String, as type: T.Type) -> EventLoopFuture<T?> {
+  public func get<T: Decodable & Sendable>(_ key: String, as type: T.Type) -> EventLoopFuture<T?> {
     let proxy = proxy
     let storageKey = storageKey(for: key)
-    // Fetched as a `SessionValue` (which is `Sendable`) and decoded as `T` on the event loop,
-    // so that `T` itself need not be `Sendable`.
-    return eventLoop.makeFutureWithTask { () async throws -> SessionValue? in
+    return eventLoop.makeFutureWithTask {
       do {
-        return try await proxy.get(storageKey, as: SessionValue.self)
+        return try await proxy.get(storageKey, as: type)
       } catch {
         throw MemcachedFailure(error)
-      }
-    }
-    .flatMapThrowing { value -> T? in
-      guard let value else { return nil }
-      do {
-        return try SessionValueDecoder().decode(type, from: value)
-      } catch {
-        throw MemcachedFailure(MemCacheError.decodingFailed(error))
       }
     }
   }

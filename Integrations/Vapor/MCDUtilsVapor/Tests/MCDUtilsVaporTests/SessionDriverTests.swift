@@ -168,7 +168,8 @@ struct SessionDriverTests {
         return id
       }
       try await withOtherProgramsContainer(configuration) { container in
-        #expect(try await container.get(id.string) == nil)
+        let stored = try await container.get(id.string)
+        #expect(stored == nil)
       }
     }
   }

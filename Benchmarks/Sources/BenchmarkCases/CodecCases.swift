@@ -38,14 +38,6 @@ struct CodecPayload: Codable, Equatable {
     lastLogin: 1_735_689_600, csrf: "4f9c2d7e8a1b3c5d6e7f8a9b0c1d2e3f")
 }
 
-/// A case with no network and no C counterpart.
-struct SoloCase {
-  let name: String
-  let count: Int
-  let bytes: Int
-  let body: (Int) -> Bool
-}
-
 /// The codec cases, none of which touches the network:
 ///
 /// - `codec_encode` and `codec_decode`: the payload as the map it names, a `SessionValue`
@@ -54,7 +46,7 @@ struct SoloCase {
 ///   through `ValueFormat`'s Codable entry points, the same bytes;
 /// - `codec_json_encode` and `codec_json_decode`: Foundation's JSONEncoder and JSONDecoder on the
 ///   Codable struct.
-func codecCases(scale: Double) -> [SoloCase] {
+func codecCases(scale: Double) -> [BenchmarkCase] {
   let count = max(100, Int(100_000 * scale))
   let payload = CodecPayload.sample
   let map = (try? SessionValueEncoder().encode(payload)) ?? .nil
@@ -71,27 +63,27 @@ func codecCases(scale: Double) -> [SoloCase] {
       == payload
   let size = encoded.bytes.count
   return [
-    SoloCase(name: "codec_encode", count: count, bytes: size) { _ in
+    BenchmarkCase(name: "codec_encode", count: count, bytes: size) { _ in
       correct && (try? ValueFormat.encode(map))?.bytes.count == size
     },
-    SoloCase(name: "codec_decode", count: count, bytes: size) { _ in
+    BenchmarkCase(name: "codec_decode", count: count, bytes: size) { _ in
       guard correct, let value = try? ValueFormat.decode(encoded.bytes, flags: encoded.flags)
       else { return false }
       return value["user_id"] == 123_456 && value["cart"]?.arrayValue?.count == 5
         && value["note"]?.stringValue?.utf8.count == 1024
     },
-    SoloCase(name: "codec_struct_encode", count: count, bytes: size) { _ in
+    BenchmarkCase(name: "codec_struct_encode", count: count, bytes: size) { _ in
       correct && (try? ValueFormat.encode(payload))?.bytes.count == size
     },
-    SoloCase(name: "codec_struct_decode", count: count, bytes: size) { _ in
+    BenchmarkCase(name: "codec_struct_decode", count: count, bytes: size) { _ in
       correct
         && (try? ValueFormat.decode(CodecPayload.self, from: encoded.bytes, flags: encoded.flags))
           == payload
     },
-    SoloCase(name: "codec_json_encode", count: count, bytes: json.count) { _ in
+    BenchmarkCase(name: "codec_json_encode", count: count, bytes: json.count) { _ in
       (try? encoder.encode(payload))?.count == json.count
     },
-    SoloCase(name: "codec_json_decode", count: count, bytes: json.count) { _ in
+    BenchmarkCase(name: "codec_json_decode", count: count, bytes: json.count) { _ in
       (try? decoder.decode(CodecPayload.self, from: json)) == payload
     },
   ]
