@@ -42,7 +42,8 @@ extension MemCacheZCache {
     let entry: StoredCacheEntry<Value>
     do {
       entry = try ValueFormat.decode(
-        StoredCacheEntry<Value>.self, from: item.value, flags: item.flags)
+        StoredCacheEntry<Value>.self, from: item.value, flags: item.flags, sealing: sealing,
+        key: self.store.keyPrefix + keys.entry)
     } catch {
       logger.debug(
         "unreadable cache entry treated as a miss",
@@ -133,7 +134,8 @@ extension MemCacheZCache {
     let (bytes, flags): ([UInt8], UInt32)
     do {
       (bytes, flags) = try ValueFormat.encode(
-        entry, compressionThreshold: tuning.compressionThreshold)
+        entry, compressionThreshold: tuning.compressionThreshold, sealing: sealing,
+        key: self.store.keyPrefix + keys.entry)
     } catch {
       throw MemCacheError.encoding(error)
     }

@@ -26,6 +26,8 @@ public final class MemCacheZCache: Sendable {
   public let defaultMaxAge: Duration?
   /// Stale copies, leases and compression.
   public let tuning: Tuning
+  /// The keys entries are sealed with, or `nil` (see ``SealingKeyRing``).
+  public let sealing: SealingKeyRing?
 
   let logger: Logger
   let shared: MemCacheZCacheSharedState
@@ -39,22 +41,24 @@ public final class MemCacheZCache: Sendable {
   ///   - defaultMaxAge: how long entries stay fresh unless a `set` says otherwise; `nil` for
   ///     no limit.
   ///   - tuning: stale copies, leases and compression.
+  ///   - sealing: the keys to seal entries with; `nil` stores them unsealed.
   ///   - logger: receives store failures and unreadable entries.
   public convenience init(
     store: any MemCacheStore, requestNames: [String] = [],
     defaultMaxAge: Duration? = .seconds(3600), tuning: Tuning = Tuning(),
-    logger: Logger = .disabled
+    sealing: SealingKeyRing? = nil, logger: Logger = .disabled
   ) {
     self.init(
       store: store, requestNames: requestNames, defaultMaxAge: defaultMaxAge, tuning: tuning,
-      logger: logger, shared: MemCacheZCacheSharedState())
+      sealing: sealing, logger: logger, shared: MemCacheZCacheSharedState())
   }
 
   init(
     store: any MemCacheStore, requestNames: [String], defaultMaxAge: Duration?, tuning: Tuning,
-    logger: Logger, shared: MemCacheZCacheSharedState
+    sealing: SealingKeyRing?, logger: Logger, shared: MemCacheZCacheSharedState
   ) {
     self.store = store
+    self.sealing = sealing
     self.requestNames = requestNames.sorted(by: codePointOrder)
     self.defaultMaxAge = defaultMaxAge
     self.tuning = tuning

@@ -26,6 +26,8 @@ public struct MemCacheZCacheManager: Sendable {
   public var defaultMaxAge: Duration?
   /// Stale copies, leases and compression.
   public var tuning: MemCacheZCache.Tuning
+  /// The keys entries are sealed with, or `nil` (see ``SealingKeyRing``).
+  public var sealing: SealingKeyRing?
   /// Receives store failures and unreadable entries.
   public var logger: Logger
   private var sortedRequestNames: [String]
@@ -42,7 +44,7 @@ public struct MemCacheZCacheManager: Sendable {
   public init(
     id: String = "", title: String = "", store: (any MemCacheStore)? = nil,
     requestNames: [String] = [], defaultMaxAge: Duration? = .seconds(3600),
-    tuning: MemCacheZCache.Tuning = MemCacheZCache.Tuning(),
+    tuning: MemCacheZCache.Tuning = MemCacheZCache.Tuning(), sealing: SealingKeyRing? = nil,
     logger: Logger = .disabled
   ) {
     self.id = id
@@ -50,11 +52,12 @@ public struct MemCacheZCacheManager: Sendable {
     self.store = store
     self.defaultMaxAge = defaultMaxAge
     self.tuning = tuning
+    self.sealing = sealing
     self.logger = logger
     self.sortedRequestNames = requestNames.sorted(by: codePointOrder)
   }
 
-  /// A manager over a proxy's store.
+  /// A manager over a proxy's store, sealing entries as the proxy seals its values.
   public init(
     id: String = "", title: String = "", proxy: MemCacheProxy?, requestNames: [String] = [],
     defaultMaxAge: Duration? = .seconds(3600),
@@ -63,7 +66,7 @@ public struct MemCacheZCacheManager: Sendable {
   ) {
     self.init(
       id: id, title: title, store: proxy?.store, requestNames: requestNames,
-      defaultMaxAge: defaultMaxAge, tuning: tuning, logger: logger)
+      defaultMaxAge: defaultMaxAge, tuning: tuning, sealing: proxy?.sealing, logger: logger)
   }
 
   /// The cache over the manager's store (the original's `ZCacheManager_getCache`).
@@ -72,7 +75,7 @@ public struct MemCacheZCacheManager: Sendable {
     guard let store else { throw .noProxy }
     return MemCacheZCache(
       store: store, requestNames: sortedRequestNames, defaultMaxAge: defaultMaxAge,
-      tuning: tuning, logger: logger, shared: shared)
+      tuning: tuning, sealing: sealing, logger: logger, shared: shared)
   }
 
   /// Hits, misses, stale hits, sets and invalidations of every cache this manager made.

@@ -41,7 +41,7 @@ extension MemCacheProxy {
   public func get<T: Decodable>(_ key: String, as type: T.Type = T.self) throws(MemCacheError)
     -> T?
   {
-    try item(forKey: key).map { item throws(MemCacheError) in try decode(item, as: type) }
+    try item(forKey: key).map { item throws(MemCacheError) in try decode(item, as: type, key: key) }
   }
 
   /// The value under `key`, or `nil` on a miss, asynchronously.
@@ -50,7 +50,7 @@ extension MemCacheProxy {
   public func get<T: Decodable>(_ key: String, as type: T.Type = T.self)
     async throws(MemCacheError) -> T?
   {
-    try await item(forKey: key).map { item throws(MemCacheError) in try decode(item, as: type) }
+    try await item(forKey: key).map { item throws(MemCacheError) in try decode(item, as: type, key: key) }
   }
 
   /// The value under `key` with its CAS value, for a later `cas(_:_:cas:expiration:)`; `nil`
@@ -60,7 +60,7 @@ extension MemCacheProxy {
   public func getWithCAS<T: Decodable>(_ key: String, as type: T.Type = T.self)
     throws(MemCacheError) -> (value: T, cas: UInt64)?
   {
-    try item(forKey: key).map { item throws(MemCacheError) in (try decode(item, as: type), item.cas)
+    try item(forKey: key).map { item throws(MemCacheError) in (try decode(item, as: type, key: key), item.cas)
     }
   }
 
@@ -71,7 +71,7 @@ extension MemCacheProxy {
     async throws(MemCacheError) -> (value: T, cas: UInt64)?
   {
     try await item(forKey: key).map { item throws(MemCacheError) in
-      (try decode(item, as: type), item.cas)
+      (try decode(item, as: type, key: key), item.cas)
     }
   }
 
@@ -84,7 +84,9 @@ extension MemCacheProxy {
   {
     let lookup = MultiLookup(keys, readCache.cache(for: Transaction.current, create: true))
     let fetched = lookup.missing.isEmpty ? [:] : try run { try $0.getMulti(lookup.missing) }
-    return try lookup.values(fetched) { item throws(MemCacheError) in try decode(item, as: type) }
+    return try lookup.values(fetched) { key, item throws(MemCacheError) in
+      try decode(item, as: type, key: key)
+    }
   }
 
   /// The values of the keys that exist, asynchronously.
@@ -96,7 +98,9 @@ extension MemCacheProxy {
     let lookup = MultiLookup(keys, readCache.cache(for: Transaction.current, create: true))
     let missing = lookup.missing
     let fetched = missing.isEmpty ? [:] : try await run { try $0.getMulti(missing) }
-    return try lookup.values(fetched) { item throws(MemCacheError) in try decode(item, as: type) }
+    return try lookup.values(fetched) { key, item throws(MemCacheError) in
+      try decode(item, as: type, key: key)
+    }
   }
 
   // MARK: Writes
@@ -109,7 +113,7 @@ extension MemCacheProxy {
   public func set(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
     throws(MemCacheError)
   {
-    let (bytes, flags) = try encode(value)
+    let (bytes, flags) = try encode(value, key: key)
     try write(key) { try $0.set(key, value: bytes, flags: flags, expiration: expiration) }
   }
 
@@ -119,7 +123,7 @@ extension MemCacheProxy {
   public func set(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
     async throws(MemCacheError)
   {
-    let (bytes, flags) = try encode(value)
+    let (bytes, flags) = try encode(value, key: key)
     try await write(key) { try $0.set(key, value: bytes, flags: flags, expiration: expiration) }
   }
 
@@ -130,7 +134,7 @@ extension MemCacheProxy {
   public func add(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
     throws(MemCacheError) -> Bool
   {
-    let (bytes, flags) = try encode(value)
+    let (bytes, flags) = try encode(value, key: key)
     return try write(key) { try $0.add(key, value: bytes, flags: flags, expiration: expiration) }
   }
 
@@ -141,7 +145,7 @@ extension MemCacheProxy {
   public func add(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
     async throws(MemCacheError) -> Bool
   {
-    let (bytes, flags) = try encode(value)
+    let (bytes, flags) = try encode(value, key: key)
     return try await write(key) {
       try $0.add(key, value: bytes, flags: flags, expiration: expiration)
     }
@@ -154,7 +158,7 @@ extension MemCacheProxy {
   public func replace(
     _ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never
   ) throws(MemCacheError) -> Bool {
-    let (bytes, flags) = try encode(value)
+    let (bytes, flags) = try encode(value, key: key)
     return try write(key) {
       try $0.replace(key, value: bytes, flags: flags, expiration: expiration)
     }
@@ -167,7 +171,7 @@ extension MemCacheProxy {
   public func replace(
     _ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never
   ) async throws(MemCacheError) -> Bool {
-    let (bytes, flags) = try encode(value)
+    let (bytes, flags) = try encode(value, key: key)
     return try await write(key) {
       try $0.replace(key, value: bytes, flags: flags, expiration: expiration)
     }
@@ -181,7 +185,7 @@ extension MemCacheProxy {
   public func cas(
     _ key: String, _ value: some Encodable, cas: UInt64, expiration: MemcachedExpiration = .never
   ) throws(MemCacheError) -> MemcachedCASResult {
-    let (bytes, flags) = try encode(value)
+    let (bytes, flags) = try encode(value, key: key)
     return try write(key) {
       try $0.cas(key, value: bytes, cas: cas, flags: flags, expiration: expiration)
     }
@@ -193,7 +197,7 @@ extension MemCacheProxy {
   public func cas(
     _ key: String, _ value: some Encodable, cas: UInt64, expiration: MemcachedExpiration = .never
   ) async throws(MemCacheError) -> MemcachedCASResult {
-    let (bytes, flags) = try encode(value)
+    let (bytes, flags) = try encode(value, key: key)
     return try await write(key) {
       try $0.cas(key, value: bytes, cas: cas, flags: flags, expiration: expiration)
     }
@@ -397,15 +401,16 @@ private struct MultiLookup {
 
   /// The decoded hits, with what was fetched kept in the cache (misses too).
   func values<T>(
-    _ fetched: [String: MemcachedItem], _ decode: (MemcachedItem) throws(MemCacheError) -> T
+    _ fetched: [String: MemcachedItem],
+    _ decode: (String, MemcachedItem) throws(MemCacheError) -> T
   ) throws(MemCacheError) -> [String: T] {
     var values: [String: T] = [:]
     for key in missing {
       cache?.store(fetched[key], forKey: key)
-      if let item = fetched[key] { values[key] = try decode(item) }
+      if let item = fetched[key] { values[key] = try decode(key, item) }
     }
     for case (let key, let item?) in cached {
-      values[key] = try decode(item)
+      values[key] = try decode(key, item)
     }
     return values
   }

@@ -19,39 +19,53 @@ import Synchronization
 public final class MemCacheProxy: Sendable {
   /// Where the bytes are kept.
   public let store: any MemCacheStore
+  /// The keys every value is sealed with, or `nil` to store values unsealed (see
+  /// ``SealingKeyRing``).
+  public let sealing: SealingKeyRing?
   let logger: Logger
   let readCache = ProxyReadCache()
   /// Async commits of one session in this process take turns, so that they do not fight over
   /// its CAS value; waiting for a turn suspends the task and blocks no thread.
   let commitTurns = KeyedTurnstile()
+  /// Whether an item that sealing refuses was logged already: the first is a warning, the
+  /// others are debug lines.
+  private let sealingRejected = Atomic(false)
 
   /// A proxy over any store.
   ///
   /// - Parameters:
   ///   - store: the store, such as a `MemcachedPool` or an ``InProcessStore``.
+  ///   - sealing: the keys to seal values with (sessions and typed sessions included); `nil`
+  ///     to store them unsealed.
   ///   - logger: where the proxy logs; it never makes a global logger of its own.
-  public init(store: any MemCacheStore, logger: Logger = .disabled) {
+  public init(store: any MemCacheStore, sealing: SealingKeyRing? = nil, logger: Logger = .disabled)
+  {
     self.store = store
+    self.sealing = sealing
     self.logger = logger
   }
 
   /// A proxy for the servers of `configuration`; with none, an ``InProcessStore`` whose items
-  /// live only as long as this process (logged as a warning).
+  /// live only as long as this process (logged as a warning). `sealing` as for
+  /// ``init(store:sealing:logger:)``.
   ///
   /// - Throws: ``MemCacheError/storeFailed(_:)`` when the configuration is invalid.
-  public convenience init(configuration: MemcachedConfiguration, logger: Logger = .disabled)
-    throws(MemCacheError)
-  {
+  public convenience init(
+    configuration: MemcachedConfiguration, sealing: SealingKeyRing? = nil,
+    logger: Logger = .disabled
+  ) throws(MemCacheError) {
     guard !configuration.servers.isEmpty else {
       logger.warning(
         "no memcached servers configured; using an in-process store, nothing persists")
       self.init(
-        store: InProcessStore(maximumValueSize: configuration.maximumValueSize), logger: logger)
+        store: InProcessStore(maximumValueSize: configuration.maximumValueSize),
+        sealing: sealing, logger: logger)
       return
     }
     do {
       self.init(
-        store: try MemcachedPool(configuration: configuration, logger: logger), logger: logger)
+        store: try MemcachedPool(configuration: configuration, logger: logger), sealing: sealing,
+        logger: logger)
     } catch {
       throw MemCacheError.wrapping(error)
     }
@@ -69,7 +83,7 @@ public final class MemCacheProxy: Sendable {
   ///   configuration.
   public convenience init(
     servers: String, configure: (inout MemcachedConfiguration) -> Void = { _ in },
-    logger: Logger = .disabled
+    sealing: SealingKeyRing? = nil, logger: Logger = .disabled
   ) throws(MemCacheError) {
     var configuration: MemcachedConfiguration
     do {
@@ -78,7 +92,7 @@ public final class MemCacheProxy: Sendable {
       throw MemCacheError.wrapping(error)
     }
     configure(&configuration)
-    try self.init(configuration: configuration, logger: logger)
+    try self.init(configuration: configuration, sealing: sealing, logger: logger)
   }
 
   /// Whether items outlive this process (false for an ``InProcessStore``).
@@ -110,11 +124,14 @@ public final class MemCacheProxy: Sendable {
     }
   }
 
-  /// Encodes `value` for storage and checks its size against the store's limit.
-  func encode(_ value: some Encodable) throws(MemCacheError) -> (bytes: [UInt8], flags: UInt32) {
+  /// Encodes `value` for storage under `key` (sealed when the proxy seals) and checks its size
+  /// against the store's limit.
+  func encode(_ value: some Encodable, key: String) throws(MemCacheError) -> (
+    bytes: [UInt8], flags: UInt32
+  ) {
     let encoded: (bytes: [UInt8], flags: UInt32)
     do {
-      encoded = try ValueFormat.encode(value)
+      encoded = try ValueFormat.encode(value, sealing: sealing, key: store.keyPrefix + key)
     } catch {
       throw MemCacheError.encoding(error)
     }
@@ -124,12 +141,26 @@ public final class MemCacheProxy: Sendable {
     return encoded
   }
 
-  /// Decodes a stored item as `type`.
-  func decode<T: Decodable>(_ item: MemcachedItem, as type: T.Type) throws(MemCacheError) -> T {
+  /// Decodes an item stored under `key` as `type` (opening it when the proxy seals).
+  func decode<T: Decodable>(_ item: MemcachedItem, as type: T.Type, key: String)
+    throws(MemCacheError) -> T
+  {
     do {
-      return try ValueFormat.decode(type, from: item.value, flags: item.flags)
+      return try ValueFormat.decode(
+        type, from: item.value, flags: item.flags, sealing: sealing, key: store.keyPrefix + key)
     } catch {
       throw MemCacheError.wrapping(error)
+    }
+  }
+
+  /// Logs an item that sealing refused: forged, changed, moved, sealed with a retired key, or
+  /// unsealed where sealing is required.
+  func noteSealingRejection(_ error: SessionValueFormatError) {
+    let message: Logger.Message = "an item was refused by sealing and taken as absent"
+    if sealingRejected.exchange(true, ordering: .relaxed) {
+      logger.debug(message, metadata: ["error": "\(error)"])
+    } else {
+      logger.warning(message, metadata: ["error": "\(error)"])
     }
   }
 

@@ -22,7 +22,7 @@ extension MemCacheMapping: DataManager {
   public var commitExecutor: (any CommitExecutor)? {
     let snapshot = state.withLock { $0 }
     guard writeNeeded(snapshot, now: Date()) != nil else { return nil }
-    return SessionCommitExecutor(proxy: proxy, key: containerKey)
+    return SessionCommitExecutor(proxy: proxy, key: storageKey)
   }
 
   /// Nothing to do: the write happens in ``tpcVote(_:)``.
@@ -114,7 +114,7 @@ extension MemCacheMapping {
     let snapshot = state.withLock { $0 }
     let now = Date()
     guard let write = writeNeeded(snapshot, now: now) else { return }
-    defer { proxy.dropCached(containerKey, in: transaction) }
+    defer { proxy.dropCached(storageKey, in: transaction) }
     if write == .refresh {
       refresh(snapshot, now: now, on: connection)
       return
@@ -135,7 +135,7 @@ extension MemCacheMapping {
         epoch: snapshot.epoch, version: version, created: created, accessed: now,
         data: .map(target))
       record.version = record.nextVersion
-      let (bytes, flags) = try proxy.encode(record.value)
+      let (bytes, flags) = try proxy.encode(record.value, key: storageKey)
       let written = try copies.write(
         bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
         logger: proxy.logger)
@@ -184,7 +184,7 @@ extension MemCacheMapping {
       accessed: now, data: .map(snapshot.baseline))
     record.version = record.nextVersion
     do {
-      let (bytes, flags) = try proxy.encode(record.value)
+      let (bytes, flags) = try proxy.encode(record.value, key: storageKey)
       let written = try copies.write(
         bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
         logger: proxy.logger)
@@ -213,7 +213,7 @@ extension MemCacheMapping {
       state.baseline.removeAll()
       return state
     }
-    defer { proxy.dropCached(containerKey) }
+    defer { proxy.dropCached(storageKey) }
     var copies: SessionCopies
     if let known = snapshot.copies {
       copies = known
@@ -228,7 +228,7 @@ extension MemCacheMapping {
       let tombstone = SessionRecord(
         epoch: epoch, version: SessionRecord.ended, created: snapshot.created,
         accessed: snapshot.accessed, data: .nil)
-      let (bytes, flags) = try proxy.encode(tombstone.value)
+      let (bytes, flags) = try proxy.encode(tombstone.value, key: storageKey)
       let written = try copies.write(
         bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
         logger: proxy.logger)
@@ -242,8 +242,7 @@ extension MemCacheMapping {
     -> SessionCopies
   {
     try SessionCopies.read(
-      containerKey, on: connection, replicas: proxy.store.replicas, window: settings.timeout,
-      everyCopy: everyCopy)
+      storageKey, on: connection, proxy: proxy, window: settings.timeout, everyCopy: everyCopy)
   }
 
   /// Whether a read-only access at `now` should push the expiration back. A stored time far in

@@ -42,15 +42,19 @@ public final class MemCacheMapping: Sendable {
   /// The browser id the session is stored under (after the configuration's key prefix): the
   /// original's `getContainerKey()`.
   public let containerKey: String
+  /// The key the session is stored under: the browser id, or its keyed hash.
+  let storageKey: String
   let proxy: MemCacheProxy
   let settings: MemCacheSessionDataContainer.Settings
   let state: Mutex<State>
 
   init(
-    key: String, proxy: MemCacheProxy, settings: MemCacheSessionDataContainer.Settings,
-    record: SessionRecord, copies: SessionCopies, isNew: Bool
+    key: String, storageKey: String, proxy: MemCacheProxy,
+    settings: MemCacheSessionDataContainer.Settings, record: SessionRecord, copies: SessionCopies,
+    isNew: Bool
   ) {
     self.containerKey = key
+    self.storageKey = storageKey
     self.proxy = proxy
     self.settings = settings
     let data = record.data.mapValue ?? [:]

@@ -22,6 +22,7 @@ public final class MemCacheSessionDataContainer: Sendable {
     var resolution: Duration
     var conflictPolicy: ConflictPolicy
     var maximumWriteAttempts: Int
+    var idHasher: BrowserIdHasher?
     var metrics = SessionMetrics(store: "container")
   }
 
@@ -57,26 +58,23 @@ public final class MemCacheSessionDataContainer: Sendable {
   ///   - resolution: how often, at most, a read-only access refreshes a session.
   ///   - conflictPolicy: what a write does when another request wrote the session meanwhile.
   ///   - maximumWriteAttempts: the bound on writes per commit under ``ConflictPolicy/merge``.
+  ///   - idHasher: stores each session under a keyed hash of its browser id instead of the id
+  ///     (see ``BrowserIdHasher``); `nil` stores it under the id, as the original does.
   public init(
     proxy: MemCacheProxy?, timeout: Duration = defaultTimeout,
     resolution: Duration = defaultResolution, conflictPolicy: ConflictPolicy = .merge,
-    maximumWriteAttempts: Int = defaultMaximumWriteAttempts
+    maximumWriteAttempts: Int = defaultMaximumWriteAttempts, idHasher: BrowserIdHasher? = nil
   ) {
     self.proxy = proxy
     self.settings = Settings(
       timeout: timeout, resolution: resolution, conflictPolicy: conflictPolicy,
-      maximumWriteAttempts: max(1, maximumWriteAttempts))
+      maximumWriteAttempts: max(1, maximumWriteAttempts), idHasher: idHasher)
   }
 
-  /// The proxy and a checked memcached key for `browserId`.
-  private func prepare(_ browserId: String) throws(MemCacheError) -> MemCacheProxy {
+  /// The proxy and the memcached key of `browserId`'s session.
+  private func prepare(_ browserId: String) throws(MemCacheError) -> (MemCacheProxy, String) {
     guard let proxy else { throw .noProxy }
-    do {
-      try MemcachedKey.validate(browserId, prefixLength: proxy.store.keyPrefixLength)
-    } catch {
-      throw .invalidBrowserId(reason: (error as? MemcachedError)?.message ?? "\(error)")
-    }
-    return proxy
+    return (proxy, try storageKey(browserId, settings.idHasher, proxy))
   }
 
   // MARK: Lookups
@@ -152,56 +150,54 @@ public final class MemCacheSessionDataContainer: Sendable {
 
   /// Looks the session up in the transaction's read cache, then in the store.
   private func lookup(_ browserId: String) throws(MemCacheError) -> Found {
-    let (proxy, cache) = try start(browserId)
-    if let cached = cache?.session(browserId) { return cached }
+    let (proxy, key, cache) = try start(browserId)
+    if let cached = cache?.session(key) { return cached }
     let window = settings.timeout
-    let replicas = proxy.store.replicas
     let copies = try proxy.run {
-      try SessionCopies.read(browserId, on: $0, replicas: replicas, window: window)
+      try SessionCopies.read(key, on: $0, proxy: proxy, window: window)
     }
-    let (found, refresh) = try finish(browserId, copies, proxy, cache)
+    let (found, refresh) = try finish(browserId, key, copies, proxy, cache)
     if let refresh { try refresh.save() }
     return found
   }
 
   private func lookup(_ browserId: String) async throws(MemCacheError) -> Found {
-    let (proxy, cache) = try start(browserId)
-    if let cached = cache?.session(browserId) { return cached }
+    let (proxy, key, cache) = try start(browserId)
+    if let cached = cache?.session(key) { return cached }
     let window = settings.timeout
-    let replicas = proxy.store.replicas
     let copies = try await proxy.run {
-      try SessionCopies.read(browserId, on: $0, replicas: replicas, window: window)
+      try SessionCopies.read(key, on: $0, proxy: proxy, window: window)
     }
-    let (found, refresh) = try finish(browserId, copies, proxy, cache)
+    let (found, refresh) = try finish(browserId, key, copies, proxy, cache)
     if let refresh { try await refresh.save() }
     return found
   }
 
   private func start(_ browserId: String) throws(MemCacheError) -> (
-    MemCacheProxy, TransactionReadCache?
+    MemCacheProxy, String, TransactionReadCache?
   ) {
-    let proxy = try prepare(browserId)
-    return (proxy, proxy.readCache.cache(for: Transaction.current, create: true))
+    let (proxy, key) = try prepare(browserId)
+    return (proxy, key, proxy.readCache.cache(for: Transaction.current, create: true))
   }
 
   /// The session the copies hold (kept in the read cache), and, outside a transaction, the
   /// session to refresh at once when a read-only access is due to refresh it.
   private func finish(
-    _ browserId: String, _ copies: SessionCopies, _ proxy: MemCacheProxy,
+    _ browserId: String, _ key: String, _ copies: SessionCopies, _ proxy: MemCacheProxy,
     _ cache: TransactionReadCache?
   ) throws(MemCacheError) -> (Found, MemCacheMapping?) {
     guard let record = try copies.newestRecord(), !record.isEnded else {
       let found = Found(mapping: nil, copies: copies)
-      cache?.store(session: found, forKey: browserId)
+      cache?.store(session: found, forKey: key)
       return (found, nil)
     }
     guard record.data.mapValue != nil else {
       throw .notASession(reason: "its \"data\" is not a map")
     }
     let session = MemCacheMapping(
-      key: browserId, proxy: proxy, settings: settings, record: record, copies: copies,
-      isNew: false)
-    cache?.store(session: Found(mapping: session, copies: nil), forKey: browserId)
+      key: browserId, storageKey: key, proxy: proxy, settings: settings, record: record,
+      copies: copies, isNew: false)
+    cache?.store(session: Found(mapping: session, copies: nil), forKey: key)
     guard session.isRefreshDue(record.accessed, now: Date()) else {
       return (Found(mapping: session), nil)
     }
@@ -217,20 +213,35 @@ public final class MemCacheSessionDataContainer: Sendable {
   private func created(_ browserId: String, over copies: SessionCopies?) throws(MemCacheError)
     -> (MemCacheMapping, Transaction?)
   {
-    let proxy = try prepare(browserId)
+    let (proxy, key) = try prepare(browserId)
     let now = Date()
     let previous = try? copies?.newestRecord()
     let record = SessionRecord(
       epoch: previous.map { $0.epoch + 1 } ?? 0, version: 0, created: now, accessed: now,
       data: .map([:]))
     let session = MemCacheMapping(
-      key: browserId, proxy: proxy, settings: settings, record: record,
-      copies: copies ?? .empty(browserId, nodes: nil), isNew: true)
+      key: browserId, storageKey: key, proxy: proxy, settings: settings, record: record,
+      copies: copies ?? .empty(key, nodes: nil), isNew: true)
     guard let transaction = Transaction.current else { return (session, nil) }
     proxy.readCache.cache(for: transaction, create: true)?.store(
-      session: Found(mapping: session, copies: nil), forKey: browserId)
+      session: Found(mapping: session, copies: nil), forKey: key)
     session.state.withLock { $0.joined = transaction }
     session.joinOrForget(transaction)
     return (session, transaction)
   }
+}
+
+/// The memcached key of a session: its id, checked against memcached's rules, or the id's
+/// keyed hash.
+///
+/// - Throws: ``MemCacheError/invalidBrowserId(reason:)``.
+func storageKey(_ id: String, _ hasher: BrowserIdHasher?, _ proxy: MemCacheProxy)
+  throws(MemCacheError) -> String
+{
+  do {
+    try MemcachedKey.validate(id, prefixLength: proxy.store.keyPrefixLength)
+  } catch {
+    throw .invalidBrowserId(reason: (error as? MemcachedError)?.message ?? "\(error)")
+  }
+  return hasher?.storageKey(for: id) ?? id
 }

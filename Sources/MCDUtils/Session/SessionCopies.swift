@@ -35,11 +35,17 @@ struct SessionCopies {
   }
 
   /// The newest record, or, when no copy is readable, the error of the first unreadable one.
+  /// A copy that sealing refuses (forged, changed, sealed with a retired key, or unsealed where
+  /// sealing is required) counts as no session: it is never accepted, and a new session may be
+  /// written over it.
   ///
   /// - Throws: ``MemCacheError/undecodable(_:)`` or ``MemCacheError/notASession(reason:)``.
   func newestRecord() throws(MemCacheError) -> SessionRecord? {
     if let newest { return newest.record }
-    for case .present(_, .failure(let error)) in copies { throw error }
+    for case .present(_, .failure(let error)) in copies {
+      if case .undecodable(let format) = error, format.isSealingRejection { continue }
+      throw error
+    }
     return nil
   }
 
@@ -61,9 +67,10 @@ struct SessionCopies {
   /// - Throws: ``MemCacheError/unavailable(_:)`` when no copy could be reached, or what the
   ///   store throws for a bad key.
   static func read(
-    _ key: String, on connection: any MemcachedOperations, replicas: Int, window: Duration,
-    everyCopy: Bool = false
+    _ key: String, on connection: any MemcachedOperations, proxy: MemCacheProxy,
+    window: Duration, everyCopy: Bool = false
   ) throws(MemCacheError) -> SessionCopies {
+    let replicas = proxy.store.replicas
     guard replicas > 0 else {
       let item: MemcachedItem?
       do {
@@ -71,7 +78,7 @@ struct SessionCopies {
       } catch {
         throw MemCacheError.wrapping(error)
       }
-      return SessionCopies(key: key, nodes: nil, copies: [copy(item)])
+      return SessionCopies(key: key, nodes: nil, copies: [copy(item, key, proxy)])
     }
     let nodes: [Int]
     do {
@@ -86,12 +93,12 @@ struct SessionCopies {
     let primary = connection.nodeStatus(nodes[0])
     let recentlyBack = primary.lastRecovery.map { ContinuousClock.now - $0 < window } ?? false
     if !everyCopy && !primary.isDown && !recentlyBack {
-      result.copies[0] = try readCopy(key, nodes[0], on: connection, &lastError)
+      result.copies[0] = try readCopy(key, nodes[0], on: connection, proxy, &lastError)
       if case .present(_, .success) = result.copies[0] { return result }
       first = 1
     }
     for index in first..<nodes.count {
-      result.copies[index] = try readCopy(key, nodes[index], on: connection, &lastError)
+      result.copies[index] = try readCopy(key, nodes[index], on: connection, proxy, &lastError)
     }
     if let lastError,
       result.copies.allSatisfy({ if case .unreachable = $0 { true } else { false } })
@@ -102,12 +109,12 @@ struct SessionCopies {
   }
 
   private static func readCopy(
-    _ key: String, _ node: Int, on connection: any MemcachedOperations,
+    _ key: String, _ node: Int, on connection: any MemcachedOperations, _ proxy: MemCacheProxy,
     _ lastError: inout MemcachedError?
   ) throws(MemCacheError) -> Copy {
     guard !connection.nodeStatus(node).isDown else { return .unreachable }
     do {
-      return copy(try connection.onNode(node) { try $0.get(key) })
+      return copy(try connection.onNode(node) { try $0.get(key) }, key, proxy)
     } catch let error as MemcachedError where error.isUnavailable {
       lastError = error
       return .unreachable
@@ -116,11 +123,16 @@ struct SessionCopies {
     }
   }
 
-  private static func copy(_ item: MemcachedItem?) -> Copy {
+  private static func copy(_ item: MemcachedItem?, _ key: String, _ proxy: MemCacheProxy) -> Copy
+  {
     guard let item else { return .missing }
-    return .present(
-      cas: item.cas,
-      record: Result { () throws(MemCacheError) -> SessionRecord in try SessionRecord(item: item) })
+    let record = Result { () throws(MemCacheError) -> SessionRecord in
+      try SessionRecord(item: item, key: key, proxy: proxy)
+    }
+    if case .failure(.undecodable(let format)) = record, format.isSealingRejection {
+      proxy.noteSealingRejection(format)
+    }
+    return .present(cas: item.cas, record: record)
   }
 
   // MARK: Writing

@@ -87,14 +87,17 @@ struct SessionRecord: Sendable, Equatable {
     expires.map { $0 <= now } ?? false
   }
 
-  /// Reads a record from a stored item.
+  /// Reads a record from an item stored under `key` through `proxy` (which opens it when it
+  /// seals).
   ///
-  /// - Throws: ``MemCacheError/undecodable(_:)`` for bytes that are not an MCDUtils value,
-  ///   ``MemCacheError/notASession(reason:)`` for a value that is not a session.
-  init(item: MemcachedItem) throws(MemCacheError) {
+  /// - Throws: ``MemCacheError/undecodable(_:)`` for bytes that are not an MCDUtils value (or
+  ///   that sealing refuses), ``MemCacheError/notASession(reason:)`` for a value that is not a
+  ///   session.
+  init(item: MemcachedItem, key: String, proxy: MemCacheProxy) throws(MemCacheError) {
     let value: SessionValue
     do {
-      value = try ValueFormat.decode(item.value, flags: item.flags)
+      value = try ValueFormat.decode(
+        item.value, flags: item.flags, sealing: proxy.sealing, key: proxy.store.keyPrefix + key)
     } catch {
       throw .undecodable(error)
     }

@@ -28,6 +28,8 @@ public final class SessionStore: Sendable {
   /// How many times a write runs again after another request wrote the session in between,
   /// before it throws ``MemCacheError/conflict(attempts:)``.
   public let maximumWriteAttempts: Int
+  /// Stores sessions under keyed hashes of their ids (see ``BrowserIdHasher``), or `nil`.
+  public let idHasher: BrowserIdHasher?
   let metrics = SessionMetrics(store: "typed")
 
   /// A store over `proxy`.
@@ -37,10 +39,13 @@ public final class SessionStore: Sendable {
   ///   - defaultTimeToLive: the lifetime of a session created without one; `nil` for none.
   ///   - slidingRefresh: how long after a write a read refreshes the lifetime; `nil` for never.
   ///   - maximumWriteAttempts: the bound on writes of one change under contention.
+  ///   - idHasher: stores each session under a keyed hash of its id; `nil` under the id.
   public init(
     proxy: MemCacheProxy, defaultTimeToLive: Duration? = .seconds(20 * 60),
-    slidingRefresh: Duration? = nil, maximumWriteAttempts: Int = 10
+    slidingRefresh: Duration? = nil, maximumWriteAttempts: Int = 10,
+    idHasher: BrowserIdHasher? = nil
   ) {
+    self.idHasher = idHasher
     self.proxy = proxy
     self.defaultTimeToLive = defaultTimeToLive
     self.slidingRefresh = slidingRefresh
@@ -197,11 +202,10 @@ public final class SessionStore: Sendable {
 
   /// The live session `id` (not ended, not past its deadline), or `nil`.
   private func read(_ id: String) async throws(MemCacheError) -> SessionRecord? {
-    try check(id)
-    let replicas = proxy.store.replicas
+    let (key, proxy) = (try storageKey(id, idHasher, self.proxy), self.proxy)
     let window = defaultTimeToLive ?? .seconds(24 * 3600)
     return try await proxy.run { connection in
-      let copies = try SessionCopies.read(id, on: connection, replicas: replicas, window: window)
+      let copies = try SessionCopies.read(key, on: connection, proxy: proxy, window: window)
       return Self.live(try copies.newestRecord(), at: Date())
     }
   }
@@ -215,24 +219,24 @@ public final class SessionStore: Sendable {
       @escaping @Sendable (SessionRecord?, SessionRecord?, Date) throws(MemCacheError)
       -> (SessionRecord?, R)
   ) async throws(MemCacheError) -> R {
-    try check(id)
-    let (replicas, attempts) = (proxy.store.replicas, maximumWriteAttempts)
+    let key = try storageKey(id, idHasher, proxy)
+    let attempts = maximumWriteAttempts
     let window = defaultTimeToLive ?? .seconds(24 * 3600)
     let (proxy, metrics) = (self.proxy, self.metrics)
     do {
       // Writers of one session in this process take turns (waiting without blocking a thread),
       // so that only writers elsewhere can make a write conflict.
-      return try await proxy.commitTurns.withTurn(id) {
+      return try await proxy.commitTurns.withTurn(key) {
         try await proxy.run { connection in
           for attempt in 1...attempts {
             if attempt > 1 { metrics.retries.increment() }
             let copies = try SessionCopies.read(
-              id, on: connection, replicas: replicas, window: window, everyCopy: attempt > 1)
+              key, on: connection, proxy: proxy, window: window, everyCopy: attempt > 1)
             let now = Date()
             let newest = try copies.newestRecord()
             let (next, result) = try transform(Self.live(newest, at: now), newest, now)
             guard let next else { return result }
-            let (bytes, flags) = try proxy.encode(next.value)
+            let (bytes, flags) = try proxy.encode(next.value, key: key)
             let written = try copies.write(
               bytes, flags: flags, expiration: Self.expiration(of: next, now: now),
               on: connection, logger: proxy.logger)
@@ -243,14 +247,6 @@ public final class SessionStore: Sendable {
       }
     } catch {
       throw metrics.counted(MemCacheError.wrapping(error))
-    }
-  }
-
-  private func check(_ id: String) throws(MemCacheError) {
-    do {
-      try MemcachedKey.validate(id, prefixLength: proxy.store.keyPrefixLength)
-    } catch {
-      throw .invalidBrowserId(reason: (error as? MemcachedError)?.message ?? "\(error)")
     }
   }
 

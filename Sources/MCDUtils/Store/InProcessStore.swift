@@ -53,8 +53,8 @@ public final class InProcessStore: MemCacheStore, MemcachedOperations {
   /// Always `false`: items live only as long as this process.
   public var isPersistent: Bool { false }
 
-  /// 0: keys are stored as given.
-  public var keyPrefixLength: Int { 0 }
+  /// Empty: keys are stored as given.
+  public var keyPrefix: String { "" }
 
   /// 0: there is one copy of everything, in this process.
   public var replicas: Int { 0 }

@@ -14,9 +14,9 @@ public protocol MemCacheStore: MemcachedConnectionSource, CommitExecutor {
   var isPersistent: Bool { get }
   /// The largest value a write sends; a larger one is refused before any I/O.
   var maximumValueSize: Int { get }
-  /// The length in bytes of the prefix the store puts before every key, which counts towards
-  /// memcached's 250 bytes.
-  var keyPrefixLength: Int { get }
+  /// The prefix the store puts before every key: part of what a sealed value is bound to, and
+  /// of memcached's 250 bytes.
+  var keyPrefix: String { get }
   /// How many further nodes hold a copy of every session (see
   /// `MemcachedConfiguration.replicas`).
   var replicas: Int { get }
@@ -28,6 +28,9 @@ public protocol MemCacheStore: MemcachedConnectionSource, CommitExecutor {
 }
 
 extension MemCacheStore {
+  /// The length in bytes of ``keyPrefix``.
+  public var keyPrefixLength: Int { keyPrefix.utf8.count }
+
   /// Runs `commit` where this store's async calls run its blocking calls, with a connection
   /// lent to the blocking store calls it makes.
   public func runCommit(_ commit: @escaping @Sendable () throws -> Void) async throws {
@@ -47,8 +50,8 @@ extension MemcachedPool: MemCacheStore {
   /// `MemcachedConfiguration.maximumValueSize`.
   public var maximumValueSize: Int { configuration.maximumValueSize }
 
-  /// The length of `MemcachedConfiguration.keyPrefix`.
-  public var keyPrefixLength: Int { configuration.keyPrefix.utf8.count }
+  /// `MemcachedConfiguration.keyPrefix`.
+  public var keyPrefix: String { configuration.keyPrefix }
 
   /// `MemcachedConfiguration.replicas`.
   public var replicas: Int { configuration.replicas }

@@ -164,7 +164,11 @@ struct HostileInputTests {
   }
 
   @Test func unknownFormatIdOrEnvelopeVersionIsUnsupported() {
-    #expect(throws: SessionValueFormatError.unsupportedVersion(2)) {
+    #expect(throws: SessionValueFormatError.unsupportedVersion(3)) {
+      try ValueFormat.decode([0xC1, 0x4D, 0x43, 0x01, 0xC0], flags: 0x4D43_0300)
+    }
+    // Format 2 is a sealed value: its envelope version must be 2 as well.
+    #expect(throws: SessionValueFormatError.unsupportedVersion(1)) {
       try ValueFormat.decode([0xC1, 0x4D, 0x43, 0x01, 0xC0], flags: 0x4D43_0200)
     }
     #expect(throws: SessionValueFormatError.unsupportedVersion(9)) {

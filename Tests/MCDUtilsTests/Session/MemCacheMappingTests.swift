@@ -114,7 +114,11 @@ private func seed(
     try seed(container, "browser1", ["a": 1])
     try withTransaction { _ in
       try #require(try container.get("browser1"))["a"] = 2
-      #expect(try store.get("browser1").map { try SessionRecord(item: $0) }?.data["a"] == 1)
+      let proxy = try #require(container.proxy)
+      let stored = try store.get("browser1").map {
+        try SessionRecord(item: $0, key: "browser1", proxy: proxy)
+      }
+      #expect(stored?.data["a"] == 1)
     }
     #expect(try container.get("browser1")?["a"] == 2)
   }

@@ -137,7 +137,8 @@ import Testing
     let transaction = Transaction()
     let session = try Transaction.$current.withValue(transaction) {
       let session = MemCacheMapping(
-        key: "s", proxy: try #require(container.proxy), settings: container.settings,
+        key: "s", storageKey: "s", proxy: try #require(container.proxy),
+        settings: container.settings,
         record: SessionRecord(
           epoch: 0, version: 0, created: Date(), accessed: Date(), data: .map([:])),
         copies: .empty("s", nodes: nil), isNew: true)

@@ -45,6 +45,23 @@ public enum SessionValueFormatError: Error, Sendable, Hashable, CustomStringConv
   /// A string, byte string, array or map has more than `UInt32.max` elements, MessagePack's
   /// limit.
   case valueTooLarge(count: Int)
+  /// The value is sealed with a key that is not in the ring (a retired key, or another
+  /// deployment's), or no ring is configured to open it.
+  case unknownSealingKey(id: UInt32)
+  /// The sealed value does not open: it was changed, cut, forged, or moved to another key or
+  /// other flags.
+  case sealNotOpened
+  /// The value is not sealed, and the key ring does not accept unsealed values.
+  case notSealed
+
+  /// Whether the bytes were refused by sealing (a value that does not open, or one not sealed
+  /// where sealing is required): a session lookup treats such an item as no session.
+  public var isSealingRejection: Bool {
+    switch self {
+    case .unknownSealingKey, .sealNotOpened, .notSealed: return true
+    default: return false
+    }
+  }
 
   /// A one-line explanation that names the offset or flags involved.
   public var description: String {
@@ -85,6 +102,12 @@ public enum SessionValueFormatError: Error, Sendable, Hashable, CustomStringConv
       return "payload does not inflate to its declared size of \(declared) bytes"
     case .valueTooLarge(let count):
       return "\(count) elements exceed MessagePack's limit of \(UInt32.max)"
+    case .unknownSealingKey(let id):
+      return "the value is sealed with key 0x\(String(id, radix: 16)), which the ring lacks"
+    case .sealNotOpened:
+      return "the sealed value does not open (changed, forged, or moved)"
+    case .notSealed:
+      return "the value is not sealed, and sealing is required"
     }
   }
 

@@ -20,6 +20,10 @@ public enum ValueFormat {
   static let plainFlags: UInt32 = flagsTag | formatID << 8
   /// The flags of a compressed value.
   static let compressedFlags: UInt32 = plainFlags | compressedFlag
+  /// The format id of a sealed value (the payload of format 1, sealed with AES-GCM).
+  static let sealedFormatID: UInt32 = 2
+  /// The flags of a sealed value (the compressed bit says whether what is sealed is).
+  static let sealedFlags: UInt32 = flagsTag | sealedFormatID << 8
   /// The first bytes of every envelope: `0xC1` (never a MessagePack marker), then "MC".
   static let magic: [UInt8] = [0xC1, 0x4D, 0x43]
   /// The envelope version this build writes and reads.
@@ -40,6 +44,8 @@ public enum ValueFormat {
   private static let reservedFlags: UInt32 = 0xFE
 
   private static let header: [UInt8] = magic + [envelopeVersion]
+  /// The envelope version of a sealed value.
+  static let sealedEnvelopeVersion: UInt8 = 2
 
   /// Whether item `flags` carry this format's tag, that is, whether the item was written by
   /// `ValueFormat` (of any version).
@@ -49,22 +55,56 @@ public enum ValueFormat {
 
   /// Encodes `value` to envelope bytes and the item flags to store with them. The payload is
   /// compressed when it is larger than `compressionThreshold` bytes and compression makes the
-  /// item smaller.
+  /// item smaller, then sealed when `sealing` is given, bound to `key` (the full memcached key)
+  /// and the flags.
   ///
   /// - Throws: `SessionValueFormatError.nestingTooDeep` or `.valueTooLarge` for values the
   ///   format cannot hold.
   public static func encode(
-    _ value: SessionValue, compressionThreshold: Int = defaultCompressionThreshold
+    _ value: SessionValue, compressionThreshold: Int = defaultCompressionThreshold,
+    sealing: SealingKeyRing? = nil, key: String = ""
   ) throws(SessionValueFormatError) -> (bytes: [UInt8], flags: UInt32) {
     var writer = MessagePackWriter(header: header)
     try writer.write(value)
-    return envelope(writer.bytes, compressionThreshold: compressionThreshold)
+    return envelope(writer.bytes, compressionThreshold, sealing, key)
   }
 
-  /// Compresses the payload after the header of `plain` when that pays, and picks the flags.
+  /// Encodes any `Encodable` value through ``SessionValueEncoder`` (a `SessionValue` passes
+  /// unchanged), as ``encode(_:compressionThreshold:sealing:key:)-5pmr1`` does a tree.
+  ///
+  /// - Throws: `EncodingError` from the encoder, ``SessionValueNestingError`` for a value that
+  ///   nests too deep (a reference cycle does), or ``SessionValueFormatError`` for values the
+  ///   format cannot hold.
+  public static func encode<T: Encodable>(
+    _ value: T, compressionThreshold: Int = defaultCompressionThreshold,
+    sealing: SealingKeyRing? = nil, key: String = ""
+  ) throws -> (bytes: [UInt8], flags: UInt32) {
+    // The encoder's own records are written as they are, without building the `SessionValue`
+    // maps (and hashing every key) first; the bytes are the same.
+    let slot = try SessionValueEncodingState.encodeRoot(value, userInfo: [:])
+    var writer = MessagePackWriter(header: header)
+    try writer.write(slot)
+    return envelope(writer.bytes, compressionThreshold, sealing, key)
+  }
+
+  /// Compresses the payload after the header of `plain` when that pays, seals it when asked,
+  /// and picks the flags.
   private static func envelope(
-    _ plain: [UInt8], compressionThreshold: Int
+    _ plain: [UInt8], _ compressionThreshold: Int, _ sealing: SealingKeyRing?, _ key: String
   ) -> (bytes: [UInt8], flags: UInt32) {
+    var (bytes, flags) = compressed(plain, compressionThreshold)
+    if let sealing {
+      flags = sealedFlags | (flags & compressedFlag)
+      let sealed = sealing.seal(
+        Array(bytes[headerSize...]), authenticating: associatedData(flags, key))
+      bytes = magic + [sealedEnvelopeVersion] + sealed
+    }
+    return (bytes, flags)
+  }
+
+  private static func compressed(_ plain: [UInt8], _ compressionThreshold: Int) -> (
+    bytes: [UInt8], flags: UInt32
+  ) {
     let payloadCount = plain.count - headerSize
     guard payloadCount > compressionThreshold, payloadCount <= UInt32.max else {
       return (plain, plainFlags)
@@ -81,77 +121,73 @@ public enum ValueFormat {
     return (plain, plainFlags)
   }
 
-  /// Decodes envelope `bytes` stored with item `flags`.
+  /// What a seal is bound to: the format, the item flags and the full key, so that a sealed
+  /// value moved to another key, or given other flags, does not open.
+  static func associatedData(_ flags: UInt32, _ key: String) -> [UInt8] {
+    var data = Array("MCDUtils sealed value v1".utf8)
+    withUnsafeBytes(of: flags.bigEndian) { data.append(contentsOf: $0) }
+    data.append(contentsOf: key.utf8)
+    return data
+  }
+
+  /// Decodes envelope `bytes` stored with item `flags` under `key` (the full memcached key),
+  /// opening them with `sealing` when they are sealed.
   ///
   /// - Throws: `SessionValueFormatError`: `.notOurFormat` when the flags are another program's,
   ///   `.decompressedSizeExceedsLimit` when the payload would inflate beyond
-  ///   `maximumDecodedSize` bytes, and the other cases for truncated, corrupt or hostile bytes.
+  ///   `maximumDecodedSize` bytes, `.sealNotOpened`, `.unknownSealingKey` or `.notSealed` for a
+  ///   value sealing refuses, and the other cases for truncated, corrupt or hostile bytes.
   public static func decode(
-    _ bytes: [UInt8], flags: UInt32, maximumDecodedSize: Int = defaultMaximumDecodedSize
+    _ bytes: [UInt8], flags: UInt32, maximumDecodedSize: Int = defaultMaximumDecodedSize,
+    sealing: SealingKeyRing? = nil, key: String = ""
   ) throws(SessionValueFormatError) -> SessionValue {
     let result = bytes.withUnsafeBytes { buffer in
       Result { () throws(SessionValueFormatError) -> SessionValue in
-        try decode(buffer, flags: flags, maximumDecodedSize: maximumDecodedSize)
+        switch try payload(buffer, flags, maximumDecodedSize, sealing, key) {
+        case .plain(let payload):
+          var reader = MessagePackReader(payload)
+          return try reader.readDocument()
+        case .owned(let payload):
+          return try MessagePackReader.decode(payload)
+        }
       }
     }
     return try result.get()
   }
 
-  /// Encodes any `Encodable` value through ``SessionValueEncoder`` (a `SessionValue` passes
-  /// unchanged) and returns envelope bytes and item flags.
-  ///
-  /// - Throws: `EncodingError` from the encoder, ``SessionValueNestingError`` for a value that
-  ///   nests too deep (a reference cycle does), or ``SessionValueFormatError`` for values the
-  ///   format cannot hold.
-  public static func encode<T: Encodable>(
-    _ value: T, compressionThreshold: Int = defaultCompressionThreshold
-  ) throws -> (bytes: [UInt8], flags: UInt32) {
-    // The encoder's own records are written as they are, without building the `SessionValue`
-    // maps (and hashing every key) first; the bytes are the same.
-    let slot = try SessionValueEncodingState.encodeRoot(value, userInfo: [:])
-    var writer = MessagePackWriter(header: header)
-    try writer.write(slot)
-    return envelope(writer.bytes, compressionThreshold: compressionThreshold)
-  }
-
   /// Decodes a value of `type` from envelope bytes and item flags, through
-  /// ``SessionValueDecoder``.
+  /// ``SessionValueDecoder``, as ``decode(_:flags:maximumDecodedSize:sealing:key:)`` does a tree.
   ///
   /// - Throws: ``SessionValueFormatError`` for bytes that are not a stored value, or
   ///   `DecodingError` when the stored value does not have the shape `type` expects.
   public static func decode<T: Decodable>(
     _ type: T.Type, from bytes: [UInt8], flags: UInt32,
-    maximumDecodedSize: Int = defaultMaximumDecodedSize
+    maximumDecodedSize: Int = defaultMaximumDecodedSize, sealing: SealingKeyRing? = nil,
+    key: String = ""
   ) throws -> T {
-    let value = try decode(bytes, flags: flags, maximumDecodedSize: maximumDecodedSize)
+    let value = try decode(
+      bytes, flags: flags, maximumDecodedSize: maximumDecodedSize, sealing: sealing, key: key)
     return try SessionValueDecoder().decode(type, from: value)
   }
 
-  /// A payload after the envelope: the caller's bytes, or those zlib inflated.
+  /// A payload after the envelope: the caller's bytes, or bytes of its own (inflated, or
+  /// opened).
   private enum Payload {
     case plain(UnsafeRawBufferPointer)
-    case inflated([UInt8])
+    case owned([UInt8])
   }
 
-  private static func decode(
-    _ buffer: UnsafeRawBufferPointer, flags: UInt32, maximumDecodedSize: Int
-  ) throws(SessionValueFormatError) -> SessionValue {
-    switch try payload(buffer, flags: flags, maximumDecodedSize: maximumDecodedSize) {
-    case .plain(let payload):
-      var reader = MessagePackReader(payload)
-      return try reader.readDocument()
-    case .inflated(let payload):
-      return try MessagePackReader.decode(payload)
-    }
-  }
-
-  /// Checks the flags and envelope and returns the MessagePack payload, inflated if need be.
+  /// Checks the flags and envelope and returns the MessagePack payload, opened and inflated if
+  /// need be.
   private static func payload(
-    _ buffer: UnsafeRawBufferPointer, flags: UInt32, maximumDecodedSize: Int
+    _ buffer: UnsafeRawBufferPointer, _ flags: UInt32, _ maximumDecodedSize: Int,
+    _ sealing: SealingKeyRing?, _ key: String
   ) throws(SessionValueFormatError) -> Payload {
     guard isOurs(flags: flags) else { throw .notOurFormat(flags: flags) }
     let format = (flags >> 8) & 0xFF
-    guard format == formatID else { throw .unsupportedVersion(Int(format)) }
+    guard format == formatID || format == sealedFormatID else {
+      throw .unsupportedVersion(Int(format))
+    }
     guard flags & reservedFlags == 0 else { throw .unsupportedFlags(flags) }
     for (index, byte) in magic.enumerated() {
       guard index < buffer.count else { throw .truncated(offset: buffer.count) }
@@ -159,24 +195,60 @@ public enum ValueFormat {
     }
     guard buffer.count > magic.count else { throw .truncated(offset: buffer.count) }
     let version = buffer[magic.count]
-    guard version == envelopeVersion else { throw .unsupportedVersion(Int(version)) }
+    let sealed = format == sealedFormatID
+    guard version == (sealed ? sealedEnvelopeVersion : envelopeVersion) else {
+      throw .unsupportedVersion(Int(version))
+    }
     let afterHeader = UnsafeRawBufferPointer(rebasing: buffer[headerSize...])
+    let compressed = flags & compressedFlag != 0
+    guard sealed else {
+      if let sealing, !sealing.acceptsUnsealed { throw .notSealed }
+      return try unwrap(afterHeader, compressed, maximumDecodedSize)
+    }
+    guard let sealing else {
+      throw .unknownSealingKey(
+        id: afterHeader.count >= 4 ? afterHeader.loadUnaligned(as: UInt32.self).bigEndian : 0)
+    }
+    let opened = try sealing.open(afterHeader, authenticating: associatedData(flags, key))
+    guard compressed else { return try unwrap(opened, maximumDecodedSize) }
+    let result = opened.withUnsafeBytes { buffer in
+      Result { () throws(SessionValueFormatError) -> Payload in
+        try unwrap(buffer, true, maximumDecodedSize)
+      }
+    }
+    return try result.get()
+  }
 
-    guard flags & compressedFlag != 0 else {
+  /// The payload of a plain envelope, within the size limit.
+  private static func unwrap(_ payload: [UInt8], _ maximumDecodedSize: Int)
+    throws(SessionValueFormatError) -> Payload
+  {
+    guard payload.count <= maximumDecodedSize else {
+      throw .decompressedSizeExceedsLimit(
+        declared: UInt64(payload.count), limit: maximumDecodedSize)
+    }
+    return .owned(payload)
+  }
+
+  /// What follows an envelope's header: the payload itself, or its declared length and one
+  /// zlib stream, inflated.
+  private static func unwrap(
+    _ afterHeader: UnsafeRawBufferPointer, _ compressed: Bool, _ maximumDecodedSize: Int
+  ) throws(SessionValueFormatError) -> Payload {
+    guard compressed else {
       guard afterHeader.count <= maximumDecodedSize else {
         throw .decompressedSizeExceedsLimit(
           declared: UInt64(afterHeader.count), limit: maximumDecodedSize)
       }
       return .plain(afterHeader)
     }
-
-    guard afterHeader.count >= 4 else { throw .truncated(offset: buffer.count) }
+    guard afterHeader.count >= 4 else { throw .truncated(offset: afterHeader.count) }
     let declared = Int(UInt32(bigEndian: afterHeader.loadUnaligned(as: UInt32.self)))
     let stream = UnsafeRawBufferPointer(rebasing: afterHeader[4...])
     let limit = min(maximumDecodedSize, stream.count * maximumDeflateRatio)
     guard declared <= limit else {
       throw .decompressedSizeExceedsLimit(declared: UInt64(declared), limit: limit)
     }
-    return .inflated(try ValueFormatZlib.decompress(stream, size: declared))
+    return .owned(try ValueFormatZlib.decompress(stream, size: declared))
   }
 }
