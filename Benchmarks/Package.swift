@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-/// The harness measures release builds without bounds checks, as the library's users may build.
+/// The Swift settings of the harness's own targets: `-Ounchecked` in release builds.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the benchmark harness and the ordo-one/benchmark micro suites (so they cannot rot) and
-# runs the harness once at a tiny scale against a local memcached, failing when any row reports
+# Builds the benchmark harness, the profiling driver and the ordo-one/benchmark micro suites (so
+# they cannot rot), runs the harness once at a tiny scale against two local memcached servers (so
+# the replica rows run too) and every profiling case a few times, failing when any row reports
 # errors. No timings are judged here. With BENCH_SMOKE_MICRO=1 it also runs two micro benchmarks
 # through the benchmark plugin (about 40 s on a new clone, most of it building the plugin's tool).
 set -euo pipefail
@@ -10,7 +11,7 @@ source scripts/common.sh
 ensure_swift
 ensure_packages libmemcached-dev memcached zlib1g-dev
 
-# Builds every target of the package: mcdutils-bench and the MicroSuites benchmark target.
+# Builds every target of the package: mcdutils-bench, mcdutils-profile and MicroSuites.
 log "swift build -c release --package-path Benchmarks"
 swift build -c release --package-path Benchmarks
 
@@ -21,34 +22,52 @@ if [ "${BENCH_SMOKE_MICRO:-0}" = 1 ]; then
     --filter 'MemcachedKey|cas' --quiet --no-progress
 fi
 
-port=""
-pid=""
-for _ in $(seq 1 20); do
-  candidate=$((20000 + RANDOM % 40000))
-  if (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then continue; fi
-  memcached -u nobody -l 127.0.0.1 -p "$candidate" -U 0 -t 1 >/dev/null 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  [ -n "$port" ] && break
-  kill "$pid" 2>/dev/null || true
-done
-if [ -z "$port" ]; then
-  log "could not start memcached"
-  exit 1
-fi
-trap 'kill "$pid" 2>/dev/null || true' EXIT
+pids=()
+trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
 
-log "mcdutils-bench --scale 0.01 --reps 1"
-output="$(Benchmarks/.build/release/mcdutils-bench --servers "127.0.0.1:$port" --reps 1 --scale 0.01)"
+# start_memcached: starts a memcached on a free port, adds its pid to pids and sets port.
+start_memcached() {
+  local candidate pid
+  for _ in $(seq 1 20); do
+    candidate=$((20000 + RANDOM % 40000))
+    if (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then continue; fi
+    memcached -u nobody -l 127.0.0.1 -p "$candidate" -U 0 -t 1 >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+        pids+=("$pid")
+        port=$candidate
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill "$pid" 2>/dev/null || true
+  done
+  log "could not start memcached"
+  return 1
+}
+
+start_memcached
+first=$port
+start_memcached
+servers="127.0.0.1:$first,127.0.0.1:$port"
+
+log "mcdutils-bench --servers $servers --scale 0.01 --reps 1"
+output="$(Benchmarks/.build/release/mcdutils-bench --servers "$servers" --reps 1 --scale 0.01)"
 printf '%s\n' "$output"
 rows=$(printf '%s\n' "$output" | awk -F'\t' 'NR > 1' | wc -l)
 bad=$(printf '%s\n' "$output" | awk -F'\t' 'NR > 1 && $10 != 0' | wc -l)
-if [ "$rows" -lt 30 ] || [ "$bad" -ne 0 ]; then
-  log "benchmark smoke run: $rows rows, $bad with errors"
+replica_rows=$(printf '%s\n' "$output" | awk -F'\t' '$4 ~ /_r1$/' | wc -l)
+if [ "$rows" -lt 30 ] || [ "$bad" -ne 0 ] || [ "$replica_rows" -ne 2 ]; then
+  log "benchmark smoke run: $rows rows, $bad with errors, $replica_rows replica rows"
   exit 1
 fi
 log "benchmark smoke run: $rows rows, none with errors"
+
+# Each exits non-zero when an operation fails.
+for name in session_write session_read sess_write_emul sess_read_emul codec_encode codec_decode \
+  codec_struct_encode codec_struct_decode get_100 set_100 session_write_r1 session_read_r1; do
+  Benchmarks/.build/release/mcdutils-profile --servers "$servers" --case "$name" --count 20
+done
+log "profile smoke run: every case ran without errors"

@@ -60,11 +60,13 @@ struct CacheEntryOptions: ParsableArguments {
     return result
   }
 
-  /// A cache over the servers, with these request names.
+  /// A cache over the servers, with these request names, sealing as `sealing` says.
   ///
-  /// - Throws: `MemcachedError` for a bad server line or configuration.
-  func makeCache(servers: ServerOptions) throws -> MemCacheZCache {
+  /// - Throws: `MemcachedError` for a bad server line or configuration, `SecurityKeyError` for
+  ///   a bad key file.
+  func makeCache(servers: ServerOptions, sealing: SealingOptions) throws -> MemCacheZCache {
     MemCacheZCache(
-      store: try MemcachedPool(configuration: servers.configuration()), requestNames: requestNames)
+      store: try MemcachedPool(configuration: servers.configuration()), requestNames: requestNames,
+      sealing: try sealing.ring())
   }
 }

@@ -10,9 +10,10 @@ struct CacheGetCommand: ToolCommand {
 
   @OptionGroup var servers: ServerOptions
   @OptionGroup var entry: CacheEntryOptions
+  @OptionGroup var sealing: SealingOptions
 
   func execute() throws {
-    let cache = try entry.makeCache(servers: servers)
+    let cache = try entry.makeCache(servers: servers, sealing: sealing)
     guard
       let value = cache.get(
         SessionValue.self, for: entry.object, view: entry.view, request: entry.request,

@@ -8,6 +8,7 @@ struct CacheSetCommand: ToolCommand {
 
   @OptionGroup var servers: ServerOptions
   @OptionGroup var entry: CacheEntryOptions
+  @OptionGroup var sealing: SealingOptions
 
   @Option(parsing: .unconditional, help: "Seconds the entry stays fresh (default: one hour).")
   var ttl: Int?
@@ -20,7 +21,7 @@ struct CacheSetCommand: ToolCommand {
   }
 
   func execute() throws {
-    let cache = try entry.makeCache(servers: servers)
+    let cache = try entry.makeCache(servers: servers, sealing: sealing)
     try cache.set(
       value, for: entry.object, view: entry.view, request: entry.request,
       keywords: entry.keywords, maxAge: ttl.map { .seconds($0) })

@@ -30,17 +30,23 @@ struct SessionStoreOptions: ParsableArguments {
   @Option(name: .long, help: "The session id (the browser id).")
   var id: String
 
+  @OptionGroup var sealing: SealingOptions
+  @OptionGroup var idKey: IdKeyOptions
+
   /// A session container over the servers, or over an in-process store (said on stderr).
   ///
   /// - Throws: `MemCacheError` for a bad server line or configuration.
   func makeContainer() throws -> MemCacheSessionDataContainer {
     // The shared options refuse an empty server list, which here means "in process".
+    let (ring, hasher) = (try sealing.ring(), try idKey.hasher())
     guard let shared = try? ServerOptions.parse(servers.flatMap { ["--servers", $0] }) else {
       printError("no memcached servers configured; using an in-process store, nothing persists")
-      return MemCacheSessionDataContainer(proxy: MemCacheProxy(store: InProcessStore()))
+      return MemCacheSessionDataContainer(
+        proxy: MemCacheProxy(store: InProcessStore(), sealing: ring), idHasher: hasher)
     }
     return MemCacheSessionDataContainer(
-      proxy: try MemCacheProxy(configuration: shared.configuration()))
+      proxy: try MemCacheProxy(configuration: shared.configuration(), sealing: ring),
+      idHasher: hasher)
   }
 }
 

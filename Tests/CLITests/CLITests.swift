@@ -18,11 +18,14 @@ struct CLIRun {
 
 /// Runs the built `mcdutils` binary with the arguments, without `MCDUTILS_SERVERS` in its
 /// environment unless `environmentServers` gives it.
-func runCLI(_ arguments: [String], environmentServers: String? = nil) async throws -> CLIRun {
+func runCLI(
+  _ arguments: [String], environmentServers: String? = nil, input: String? = nil
+) async throws -> CLIRun {
   var environment = ProcessInfo.processInfo.environment
   environment["MCDUTILS_SERVERS"] = environmentServers
   let result = try await runChildProcess(
-    try mcdutilsBinary(), arguments: arguments, environment: environment)
+    try mcdutilsBinary(), arguments: arguments, environment: environment,
+    input: input.map { Data($0.utf8) })
   return CLIRun(
     status: result.status,
     stdout: String(decoding: result.stdout, as: UTF8.self),

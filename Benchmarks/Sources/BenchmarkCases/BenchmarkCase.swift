@@ -3,9 +3,9 @@
 ///
 /// The harness times it (``measure()``); the profiler repeats its operation without a clock
 /// (``repeatOperation(count:)``). Both run the same body.
-public struct BenchmarkCase {
+struct BenchmarkCase {
   /// How the case runs.
-  public enum Body {
+  enum Body {
     /// One operation per call, given its index; returns whether its result checked out.
     case operation((Int) -> Bool)
     /// The async form of `operation`.
@@ -15,9 +15,9 @@ public struct BenchmarkCase {
   }
 
   /// `mcdutils` or `c-libmemcached`, the TSV's `client` column.
-  public let client: String
+  let client: String
   /// The TSV's `case` column.
-  public let name: String
+  let name: String
   /// How many operations one rep times.
   let count: Int
   /// The size of the value each operation moves, the TSV's `bytes` column.
@@ -42,10 +42,12 @@ public struct BenchmarkCase {
   }
 
   /// One rep: a warm-up, then `count` operations, timed.
-  public func measure() async -> Measurement {
+  func measure() async -> Measurement {
     switch prepare() {
     case .operation(let body):
-      return await BenchmarkCases.measure(count: count, bytes: bytes) { failures(of: body, over: $0) }
+      return await BenchmarkCases.measure(count: count, bytes: bytes) {
+        failures(of: body, over: $0)
+      }
     case .asyncOperation(let body):
       return await BenchmarkCases.measure(count: count, bytes: bytes) {
         await failures(awaiting: body, over: $0)
@@ -59,7 +61,7 @@ public struct BenchmarkCase {
   /// many did not check out.
   ///
   /// - Throws: ``ProfileError/notSynchronous(_:)`` for an async or concurrent case.
-  public func repeatOperation(count: Int) throws(ProfileError) -> Int {
+  func repeatOperation(count: Int) throws(ProfileError) -> Int {
     guard case .operation(let body) = prepare() else { throw .notSynchronous(name) }
     return failures(of: body, over: 0..<count)
   }
@@ -72,6 +74,7 @@ public enum ProfileError: Error, CustomStringConvertible {
   /// The case is async or concurrent; the profiler runs synchronous ones only.
   case notSynchronous(String)
 
+  /// What went wrong, with the case's name.
   public var description: String {
     switch self {
     case .unknown(let name): "no case \(name)"

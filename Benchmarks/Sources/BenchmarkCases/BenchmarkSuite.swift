@@ -19,7 +19,6 @@ final class BenchmarkSuite {
       throw BenchmarkError(message: "the first server is not HOST:PORT")
     }
     var configuration = MemcachedConfiguration(servers: [options.servers[0]])
-    configuration.poolSize = 16
     configuration.asyncExecution = options.asyncExecution
     let client = try MemcachedClient(configuration: configuration)
     guard let baseline = cbaseline_open(host, Int32(port)) else {
@@ -39,6 +38,7 @@ final class BenchmarkSuite {
 /// A benchmark that cannot start.
 public struct BenchmarkError: Error, CustomStringConvertible {
   let message: String
+  /// The message.
   public var description: String { message }
 }
 

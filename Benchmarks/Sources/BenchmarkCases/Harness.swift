@@ -5,12 +5,12 @@ import Foundation
 #endif
 
 /// One timed run of one case by one implementation.
-public struct Measurement: Sendable {
-  public var operations: Int
-  public var seconds: Double
-  public var cpuSeconds: Double
-  public var errors: Int
-  public var bytes: Int
+struct Measurement: Sendable {
+  var operations: Int
+  var seconds: Double
+  var cpuSeconds: Double
+  var errors: Int
+  var bytes: Int
 }
 
 /// The columns of the TSV output.

@@ -4,6 +4,7 @@ import Memcached
 public struct UsageError: Error, CustomStringConvertible {
   let message: String
   let usage: String
+  /// The message, then the usage.
   public var description: String { "\(message)\nusage: \(usage)" }
 }
 
@@ -76,12 +77,20 @@ public struct ServerOptions: Sendable {
 /// The command line of `mcdutils-bench`: `--servers HOST:PORT[,HOST:PORT…] [--reps R]
 /// [--scale S] [--cases a,b] [--no-header] [--async-execution adaptive|offload]`.
 public struct HarnessOptions: Sendable {
+  /// `--servers` and `--async-execution`.
   public var server = ServerOptions()
+  /// `--reps R`: how many times every case runs (default 5).
   public var reps = 5
+  /// `--scale S`: multiplies every case's operation count (default 1).
   public var scale = 1.0
+  /// `--cases a,b,…`: the names of the cases to run; all of them when `nil`.
   public var cases: Set<String>?
+  /// Whether the TSV starts with its header line (`--no-header` turns it off).
   public var header = true
 
+  /// Reads the command line, program name first.
+  ///
+  /// - Throws: ``UsageError`` for an unknown option or a bad value.
   public init(arguments: [String]) throws(UsageError) {
     var reader = ArgumentReader(
       arguments,
@@ -103,14 +112,19 @@ public struct HarnessOptions: Sendable {
 /// The command line of `mcdutils-profile`: `--servers HOST:PORT[,HOST:PORT…] --case NAME
 /// [--count N] [--client mcdutils|c-libmemcached] [--async-execution adaptive|offload]`.
 public struct ProfileOptions: Sendable {
+  /// `--servers` and `--async-execution`.
   public var server = ServerOptions()
   /// The case to repeat, a name of the harness's `case` column.
   public var name = ""
+  /// `--count N`: how many times the operation runs (default 1,000).
   public var count = 1_000
   /// Which side of a paired case (get_100: `mcdutils` or `c-libmemcached`); by default the
   /// first case of that name, ours where there are both.
   public var client: String?
 
+  /// Reads the command line, program name first.
+  ///
+  /// - Throws: ``UsageError`` for an unknown option, a bad value or no `--case`.
   public init(arguments: [String]) throws(UsageError) {
     var reader = ArgumentReader(
       arguments,

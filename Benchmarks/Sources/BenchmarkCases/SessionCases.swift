@@ -24,6 +24,7 @@ struct SessionRequests: Sendable {
     sessionSize = (try pool.withConnection { try $0.get("sess-0") })?.value.count ?? 0
   }
 
+  /// Stores a session's ten items; only `visits` changes from one request to the next.
   static func fill(_ session: MemCacheMapping, _ visits: Int) {
     session["user_id"] = 4711
     session["user_name"] = "alice.example"
@@ -37,7 +38,8 @@ struct SessionRequests: Sendable {
     session["csrf"] = "4f9c2d7e8a1b3c5d6e7f8a9b0c1d2e3f"
   }
 
-  static func read(_ session: MemCacheMapping) -> Bool {
+  /// Whether `session` holds what ``fill(_:_:)`` stores.
+  static func isComplete(_ session: MemCacheMapping) -> Bool {
     session["user_id"] == 4711 && session["user_name"] == "alice.example"
       && session["lang"] != nil && session["theme"] != nil && session["score"] != nil
       && session["visits"] != nil && session["roles"] != nil && session["last_path"] != nil
@@ -54,7 +56,7 @@ struct SessionRequests: Sendable {
   /// A request that reads its session and changes nothing.
   func read(_ index: Int) -> Bool {
     (try? withTransaction { _ in
-      try container.get("sess-\(index % 100)").map(Self.read) ?? false
+      try container.get("sess-\(index % 100)").map(Self.isComplete) ?? false
     }) ?? false
   }
 
@@ -68,7 +70,7 @@ struct SessionRequests: Sendable {
   /// The async form of ``read(_:)``.
   func readAsync(_ index: Int) async -> Bool {
     (try? await withTransaction { _ in
-      try await container.get("sess-\(index % 100)").map(Self.read) ?? false
+      try await container.get("sess-\(index % 100)").map(Self.isComplete) ?? false
     }) ?? false
   }
 }
@@ -112,44 +114,56 @@ final class SessionCases: Sendable {
   /// The cases in the harness's order. `baseline` is the C handle on the first server, and
   /// `first` that server's address, for the C emulation's own threads.
   func cases(baseline: OpaquePointer, first: (host: String, port: Int)) -> [BenchmarkCase] {
-    let sessionSize = sessions.sessionSize
-    func sessionCase(_ name: String, _ body: @escaping (Int) -> Bool) -> BenchmarkCase {
-      BenchmarkCase(name: name, count: count, bytes: sessionSize, operation: body)
-    }
-    func emulation(_ name: String, _ body: @escaping (Int) -> Bool) -> BenchmarkCase {
+    let (count, sessions, sessionSize) = (count, sessions, sessions.sessionSize)
+    /// A blocking session case: `body` of `requests`.
+    func sessionCase(
+      _ name: String, _ requests: SessionRequests,
+      _ body: @escaping (SessionRequests) -> (Int) -> Bool
+    ) -> BenchmarkCase {
       BenchmarkCase(
-        client: "c-libmemcached", name: name, count: count, bytes: sessionSize, operation: body)
+        name: name, count: count, bytes: requests.sessionSize, operation: body(requests))
     }
     let value = [UInt8](repeating: 0x73, count: sessionSize)
+    /// The C emulation of a session write: the session's get, then its set.
+    let emulatedWrite = { (index: Int) -> Bool in
+      value.withUnsafeBytes { bytes in
+        withKey("bench:emul-\(index % 100)") {
+          cbaseline_session_write(baseline, $0, $1, bytes.baseAddress, bytes.count)
+        }
+      } == 0
+    }
     var cases = [
-      sessionCase("session_write", sessions.write),
-      emulation("sess_write_emul") { index in
-        value.withUnsafeBytes { bytes in
-          withKey("bench:emul-\(index % 100)") {
-            cbaseline_session_write(baseline, $0, $1, bytes.baseAddress, bytes.count)
-          }
-        } == 0
-      },
-      sessionCase("session_read", sessions.read),
-      emulation("sess_read_emul") { index in
-        var length = 0
-        return withKey("bench:emul-\(index % 100)") {
-          cbaseline_get(baseline, $0, $1, &length)
-        } == 1 && length == sessionSize
+      sessionCase("session_write", sessions, SessionRequests.write),
+      BenchmarkCase(
+        client: "c-libmemcached", name: "sess_write_emul", count: count, bytes: sessionSize,
+        operation: emulatedWrite),
+      sessionCase("session_read", sessions, SessionRequests.read),
+      BenchmarkCase(
+        client: "c-libmemcached", name: "sess_read_emul", count: count, bytes: sessionSize
+      ) {
+        // The sessions it reads are the ones sess_write_emul writes: every one of them.
+        for index in 0..<100 { _ = emulatedWrite(index) }
+        return .operation { index in
+          var length = 0
+          return withKey("bench:emul-\(index % 100)") {
+            cbaseline_get(baseline, $0, $1, &length)
+          } == 1 && length == sessionSize
+        }
       },
     ]
     if let replicated {
       cases += [
-        sessionCase("session_write_r1", replicated.write),
-        sessionCase("session_read_r1", replicated.read),
+        sessionCase("session_write_r1", replicated, SessionRequests.write),
+        sessionCase("session_read_r1", replicated, SessionRequests.read),
       ]
     }
-    let (count, sessions) = (count, sessions)
     cases += [
-      BenchmarkCase(client: "mcdutils", name: "session_write_async", count: count, bytes: sessionSize)
-      { .asyncOperation(sessions.writeAsync) },
-      BenchmarkCase(client: "mcdutils", name: "session_read_async", count: count, bytes: sessionSize)
-      { .asyncOperation(sessions.readAsync) },
+      BenchmarkCase(
+        client: "mcdutils", name: "session_write_async", count: count, bytes: sessionSize
+      ) { .asyncOperation(sessions.writeAsync) },
+      BenchmarkCase(
+        client: "mcdutils", name: "session_read_async", count: count, bytes: sessionSize
+      ) { .asyncOperation(sessions.readAsync) },
       BenchmarkCase(client: "mcdutils", name: "session_write_c16", count: count, bytes: sessionSize)
       {
         .timed {
@@ -162,7 +176,8 @@ final class SessionCases: Sendable {
         client: "c-libmemcached", name: "sess_write_emul_c16", count: count, bytes: sessionSize
       ) {
         .timed {
-          let run = cbaseline_session_write_threads(first.host, Int32(first.port), 16, count, sessionSize)
+          let run = cbaseline_session_write_threads(
+            first.host, Int32(first.port), 16, count, sessionSize)
           return Measurement(
             operations: run.operations, seconds: run.seconds, cpuSeconds: run.cpu_seconds,
             errors: run.errors, bytes: sessionSize)

@@ -156,10 +156,13 @@ static double cbaseline_cpu(void) {
 
 cbaseline_run cbaseline_session_write_threads(const char *host, int port, int threads,
                                               long iterations, size_t value_length) {
-  long share = threads > 0 && iterations / threads > 0 ? iterations / threads : 1;
-  cbaseline_run run = {.operations = share * (threads > 0 ? threads : 0)};
+  cbaseline_run run = {.operations = iterations};
+  if (threads <= 0) {
+    run.errors = iterations;
+    return run;
+  }
   char *value = malloc(value_length > 0 ? value_length : 1);
-  cbaseline_writer *writers = calloc(threads > 0 ? (size_t)threads : 1, sizeof *writers);
+  cbaseline_writer *writers = calloc((size_t)threads, sizeof *writers);
   if (value == NULL || writers == NULL) {
     free(value);
     free(writers);
@@ -169,16 +172,19 @@ cbaseline_run cbaseline_session_write_threads(const char *host, int port, int th
   memset(value, 0x73, value_length);
   cbaseline_gate gate = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
   int started = 0;
+  long first = 0;
   for (int index = 0; index < threads; index++) {
     cbaseline_writer *writer = &writers[index];
-    *writer = (cbaseline_writer){.gate = &gate, .host = host, .port = port,
-                                 .first = index * share, .count = share, .value = value,
-                                 .value_length = value_length};
+    // The first `iterations % threads` threads take one more, so that all of them are done.
+    long count = iterations / threads + (index < iterations % threads ? 1 : 0);
+    *writer = (cbaseline_writer){.gate = &gate, .host = host, .port = port, .first = first,
+                                 .count = count, .value = value, .value_length = value_length};
+    first += count;
     writer->running = pthread_create(&writer->thread, NULL, cbaseline_writer_main, writer) == 0;
     if (writer->running) {
       started++;
     } else {
-      run.errors += share;
+      run.errors += count;
     }
   }
   pthread_mutex_lock(&gate.lock);

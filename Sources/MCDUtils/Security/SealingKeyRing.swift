@@ -122,7 +122,7 @@ public enum SecurityKeyError: Error, Sendable, Hashable, CustomStringConvertible
 }
 
 /// The key files of ``SealingKeyRing`` and ``BrowserIdHasher``.
-enum KeyFile {
+package enum KeyFile {
   static func keys(in text: String) throws(SecurityKeyError) -> [SymmetricKey] {
     var keys: [SymmetricKey] = []
     for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -145,7 +145,7 @@ enum KeyFile {
   }
 
   /// Whether users other than the file's owner may read it.
-  static func isReadableByOthers(_ path: String) -> Bool {
+  package static func isReadableByOthers(_ path: String) -> Bool {
     guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
       let mode = attributes[.posixPermissions] as? Int
     else { return false }

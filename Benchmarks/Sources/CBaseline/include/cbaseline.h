@@ -37,9 +37,10 @@ typedef struct cbaseline_run {
 } cbaseline_run;
 
 /// Runs `threads` threads, each with its own handle on host:port (opened as ``cbaseline_open``
-/// does), each doing `iterations / threads` ``cbaseline_session_write`` calls on the keys
-/// `bench:emul-0` to `bench:emul-99` with a value of `value_length` bytes. A thread whose handle
-/// does not open counts its share as errors.
+/// does), which share `iterations` ``cbaseline_session_write`` calls on the keys `bench:emul-0`
+/// to `bench:emul-99` with a value of `value_length` bytes. The time starts when every thread has
+/// connected (with one untimed write). A thread that does not start or whose handle does not
+/// open counts its share as errors.
 cbaseline_run cbaseline_session_write_threads(const char *host, int port, int threads,
                                               long iterations, size_t value_length);
 

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import MCDUtils
+
+/// `--seal-key-file` (or `MCDUTILS_SEAL_KEY_FILE`): the key ring that seals session and cache
+/// values.
+struct SealingOptions: ParsableArguments {
+  @Option(
+    name: .customLong("seal-key-file"),
+    help: ArgumentHelp(
+      "A file of sealing keys, one base64 key per line, newest first "
+        + "(default: $MCDUTILS_SEAL_KEY_FILE; none: values are not sealed).",
+      valueName: "path"))
+  var sealKeyFile: String?
+
+  /// The key ring, or `nil` when no key file is given.
+  ///
+  /// - Throws: `SecurityKeyError` for a file that cannot be read or holds no valid keys.
+  func ring() throws -> SealingKeyRing? {
+    guard let path = keyFile(sealKeyFile, "MCDUTILS_SEAL_KEY_FILE") else { return nil }
+    return try SealingKeyRing(contentsOfKeyFile: path)
+  }
+}
+
+/// `--id-key-file` (or `MCDUTILS_ID_KEY_FILE`): the key that hashes browser ids into session
+/// keys.
+struct IdKeyOptions: ParsableArguments {
+  @Option(
+    name: .customLong("id-key-file"),
+    help: ArgumentHelp(
+      "A file whose first base64 key hashes browser ids into session keys "
+        + "(default: $MCDUTILS_ID_KEY_FILE; none: sessions are stored under the id).",
+      valueName: "path"))
+  var idKeyFile: String?
+
+  /// The hasher, or `nil` when no key file is given.
+  ///
+  /// - Throws: `SecurityKeyError` for a file that cannot be read or holds no valid key.
+  func hasher() throws -> BrowserIdHasher? {
+    guard let path = keyFile(idKeyFile, "MCDUTILS_ID_KEY_FILE") else { return nil }
+    return try BrowserIdHasher(contentsOfKeyFile: path)
+  }
+}
+
+/// The key file named by the option or, when it is absent, by the environment variable; a file
+/// that other users may read gets a warning on standard error.
+private func keyFile(_ option: String?, _ variable: String) -> String? {
+  guard let path = option ?? ProcessInfo.processInfo.environment[variable], !path.isEmpty else {
+    return nil
+  }
+  if KeyFile.isReadableByOthers(path) {
+    printError("warning: other users can read the key file \(path) (chmod 600 it)")
+  }
+  return path
+}
