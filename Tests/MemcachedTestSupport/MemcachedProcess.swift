@@ -19,7 +19,12 @@ public final class MemcachedProcess: @unchecked Sendable {
   public private(set) var port = 0
   /// Extra command-line arguments (for example `-I 2m`).
   public let arguments: [String]
+  /// Variables added to the server's environment (for example `SASL_CONF_PATH`).
+  public let environment: [String: String]
   private var runningPID: pid_t?
+
+  /// Whether the server authenticates with SASL (`-S`), and so speaks the binary protocol only.
+  private var requiresSASL: Bool { arguments.contains("-S") || arguments.contains("--enable-sasl") }
 
   /// The server as a ``MemcachedServer``.
   public var server: MemcachedServer { MemcachedServer(host: "127.0.0.1", port: port) }
@@ -29,10 +34,14 @@ public final class MemcachedProcess: @unchecked Sendable {
 
   /// Starts memcached on a free port.
   ///
+  /// - Parameters:
+  ///   - arguments: extra command-line arguments.
+  ///   - environment: variables added to the server's environment.
   /// - Throws: ``TestEnvironmentError`` naming the package to install when there is no
   ///   `memcached` binary, or when it does not start.
-  public init(arguments: [String] = []) throws {
+  public init(arguments: [String] = [], environment: [String: String] = [:]) throws {
     self.arguments = arguments
+    self.environment = environment
     var lastError: (any Error)?
     for _ in 0..<5 {
       do {
@@ -83,7 +92,11 @@ public final class MemcachedProcess: @unchecked Sendable {
     posix_spawnattr_setsigdefault(&attributes, &allSignals)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, binary, &actions, &attributes, &cArguments, environ)
+    var inherited = ProcessInfo.processInfo.environment
+    inherited.merge(environment) { _, added in added }
+    var cEnvironment = inherited.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { for pointer in cEnvironment { free(pointer) } }
+    let spawned = posix_spawn(&pid, binary, &actions, &attributes, &cArguments, &cEnvironment)
     guard spawned == 0 else {
       throw TestEnvironmentError(description: "cannot start memcached: error \(spawned)")
     }
@@ -93,12 +106,13 @@ public final class MemcachedProcess: @unchecked Sendable {
       var status: Int32 = 0
       if waitpid(pid, &status, WNOHANG) == pid {
         runningPID = nil
+        let hint = requiresSASL ? "; is it built with SASL, and its SASL set-up readable?" : ""
         throw TestEnvironmentError(
-          description: "memcached exited at once on port \(port) (status \(status))")
+          description: "memcached exited at once on port \(port) (status \(status))\(hint)")
       }
       // Ask for the version rather than only connecting: another test's socket may have taken
       // the port first, and then memcached exits while the connection still succeeds.
-      if answersVersion(port: port) { return }
+      if answersVersion(port: port, binary: requiresSASL) { return }
       usleep(5_000)
     }
     stop(signal: SIGKILL)
@@ -115,6 +129,37 @@ public final class MemcachedProcess: @unchecked Sendable {
     runningPID = nil
   }
 
+  /// Stops the server's process with SIGSTOP, like a hung node, and returns once every one of
+  /// its threads has stopped: a thread that is running when the signal comes finishes its time
+  /// slice first, and on a loaded machine could still answer a request.
+  public func freeze() async {
+    guard let pid = runningPID else { return }
+    kill(pid, SIGSTOP)
+    let deadline = ContinuousClock.now + .seconds(30)
+    while !Self.hasStopped(pid), ContinuousClock.now < deadline {
+      try? await Task.sleep(for: .milliseconds(1))
+    }
+  }
+
+  /// Lets a frozen server run again (SIGCONT).
+  public func thaw() {
+    if let pid = runningPID { kill(pid, SIGCONT) }
+  }
+
+  /// Whether every thread of process `pid` is stopped, from the state in `/proc`.
+  private static func hasStopped(_ pid: pid_t) -> Bool {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    return tasks.allSatisfy { task in
+      guard
+        let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+        let name = stat.lastIndex(of: ")")
+      else { return true }
+      // The state follows the command name in parentheses: T when stopped by a signal.
+      let state = stat[stat.index(after: name)...].first { $0 != " " }
+      return state == "T" || state == "t"
+    }
+  }
+
   private static let memcachedBinary: String? = {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
     let candidates = path.split(separator: ":").map { "\($0)/memcached" } + ["/usr/bin/memcached"]
@@ -124,7 +169,8 @@ public final class MemcachedProcess: @unchecked Sendable {
 
 /// A group of memcached servers for cluster tests, stopped when the body ends.
 public func withMemcached<R>(
-  count: Int = 1, arguments: [String] = [], _ body: ([MemcachedProcess]) async throws -> R
+  count: Int = 1, arguments: [String] = [], environment: [String: String] = [:],
+  _ body: ([MemcachedProcess]) async throws -> R
 ) async throws -> R {
   var processes: [MemcachedProcess] = []
   defer {
@@ -132,7 +178,10 @@ public func withMemcached<R>(
   }
   for _ in 0..<count {
     // Starting waits until the server answers: on a thread of its own (see `onOwnThread`).
-    processes.append(try await onOwnThread { try MemcachedProcess(arguments: arguments) })
+    processes.append(
+      try await onOwnThread {
+        try MemcachedProcess(arguments: arguments, environment: environment)
+      })
   }
   return try await body(processes)
 }
@@ -158,7 +207,10 @@ public func canConnect(port: Int) -> Bool {
 }
 
 /// Whether a memcached server answers `version` on 127.0.0.1 at the port within a second.
-public func answersVersion(port: Int) -> Bool {
+///
+/// - Parameter binary: ask in the binary protocol, the only one a server started with `-S`
+///   speaks; memcached answers a binary `version` before authentication.
+public func answersVersion(port: Int, binary: Bool = false) -> Bool {
   let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
   guard fd >= 0 else { return false }
   defer { close(fd) }
@@ -171,10 +223,17 @@ public func answersVersion(port: Int) -> Bool {
     }
   }
   guard connected == 0 else { return false }
-  let request = Array("version\r\n".utf8)
+  // The binary request is a 24-byte header: magic 0x80, opcode 0x0b (version), the rest zero.
+  let request =
+    binary ? [0x80, 0x0B] + [UInt8](repeating: 0, count: 22) : Array("version\r\n".utf8)
   guard write(fd, request, request.count) == request.count else { return false }
   var buffer = [UInt8](repeating: 0, count: 64)
   let count = read(fd, &buffer, buffer.count)
+  if binary {
+    // A response header: magic 0x81, the same opcode, status 0 in bytes 6 and 7.
+    return count >= 24 && buffer[0] == 0x81 && buffer[1] == 0x0B && buffer[6] == 0
+      && buffer[7] == 0
+  }
   return count > 0 && String(decoding: buffer[..<count], as: UTF8.self).hasPrefix("VERSION")
 }
 

@@ -21,11 +21,13 @@ public struct ChildProcessResult: Sendable {
 }
 
 /// Runs `executable` with `arguments` to its end, on threads of its own (see ``onOwnThread(_:)``),
-/// with standard input closed. A child still running after `timeout` seconds is terminated, so a
-/// hung command fails its test instead of hanging the suite.
+/// with `input` on standard input (closed when `nil`). A child still running after `timeout`
+/// seconds is terminated, so a hung command fails its test instead of hanging the suite.
+///
+/// `input` is how a secret reaches a child without appearing in its argument list.
 public func runChildProcess(
   _ executable: URL, arguments: [String], environment: [String: String]? = nil,
-  timeout: TimeInterval = 20
+  input: Data? = nil, timeout: TimeInterval = 20
 ) async throws -> ChildProcessResult {
   try await onOwnThread {
     let process = Process()
@@ -34,9 +36,17 @@ public func runChildProcess(
     if let environment { process.environment = environment }
     let stdout = Pipe()
     let stderr = Pipe()
+    let stdin = Pipe()
     process.standardOutput = stdout
     process.standardError = stderr
-    process.standardInput = FileHandle.nullDevice
+    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+    if let input {
+      // Written before the child starts, while this process still holds the reading end: a
+      // child that exits without reading cannot raise SIGPIPE here. The input must fit in the
+      // pipe's buffer (64 KiB on Linux); a password or a few lines do.
+      try stdin.fileHandleForWriting.write(contentsOf: input)
+      try stdin.fileHandleForWriting.close()
+    }
     try process.run()
     let watchdog = DispatchWorkItem { [process] in
       if process.isRunning { process.terminate() }

@@ -137,7 +137,8 @@ struct PoolTests {
       let start = ContinuousClock.now
       waiting.cancel()
       await #expect(throws: CancellationError.self) { try await waiting.value }
-      #expect(ContinuousClock.now - start < .seconds(1))
+      // Well short of the 30 s checkout timeout, whatever the machine's load.
+      #expect(ContinuousClock.now - start < .seconds(10))
       release.signal()
     }
   }

@@ -129,9 +129,29 @@ public final class MemCacheProxy: Sendable {
   func encode(_ value: some Encodable, key: String) throws(MemCacheError) -> (
     bytes: [UInt8], flags: UInt32
   ) {
+    try checked {
+      try ValueFormat.encode(value, sealing: sealing, key: self.store.keyPrefix + key)
+    }
+  }
+
+  /// Encodes a session record for storage under `key`, as ``encode(_:key:)`` does a value.
+  func encode(_ record: SessionRecord, key: String) throws(MemCacheError) -> (
+    bytes: [UInt8], flags: UInt32
+  ) {
+    try checked {
+      try ValueFormat.write(sealing: sealing, key: { self.store.keyPrefix + key }) {
+        writer throws(SessionValueFormatError) in try record.write(to: &writer)
+      }
+    }
+  }
+
+  /// What `encode` made, within the store's size limit.
+  private func checked(_ encode: () throws -> (bytes: [UInt8], flags: UInt32))
+    throws(MemCacheError) -> (bytes: [UInt8], flags: UInt32)
+  {
     let encoded: (bytes: [UInt8], flags: UInt32)
     do {
-      encoded = try ValueFormat.encode(value, sealing: sealing, key: store.keyPrefix + key)
+      encoded = try encode()
     } catch {
       throw MemCacheError.encoding(error)
     }

@@ -2,10 +2,6 @@ import Foundation
 import Memcached
 
 extension MemCacheMapping: DataManager {
-  /// Sorts after ordinary data managers, so that the CAS write in ``tpcVote(_:)`` happens after
-  /// every other manager has voted: `~mcdutils:` and the browser id.
-  public var sortKey: String { "~mcdutils:" + containerKey }
-
   /// Drops the changes of the aborted transaction: the entries return to what was loaded.
   public func abort(_ transaction: Transaction) throws {
     state.withLock { state in
@@ -20,9 +16,7 @@ extension MemCacheMapping: DataManager {
   /// The session's store, with a turn of its own among this process's commits of the session,
   /// when the commit will write; `nil` when there is nothing to write.
   public var commitExecutor: (any CommitExecutor)? {
-    let snapshot = state.withLock { $0 }
-    guard writeNeeded(snapshot, now: Date()) != nil else { return nil }
-    return SessionCommitExecutor(proxy: proxy, key: storageKey)
+    writePlan() == nil ? nil : SessionCommitExecutor(proxy: proxy, key: storageKey)
   }
 
   /// Nothing to do: the write happens in ``tpcVote(_:)``.
@@ -37,9 +31,9 @@ extension MemCacheMapping: DataManager {
   ///   expired or replaced since it was loaded.
   public func tpcVote(_ transaction: Transaction) throws {
     // A read-only request talks to nobody: no connection is borrowed for it.
-    guard writeNeeded(state.withLock { $0 }, now: Date()) != nil else { return }
+    guard let plan = writePlan() else { return }
     do {
-      try proxy.run { try writeBack(on: $0, in: transaction) }
+      try proxy.run { try writeBack(plan, on: $0, in: transaction) }
     } catch {
       throw settings.metrics.counted(error)
     }
@@ -97,7 +91,22 @@ extension MemCacheMapping {
     case refresh
   }
 
-  func writeNeeded(_ snapshot: State, now: Date) -> Write? {
+  /// A snapshot of the mapping and what a commit of it writes at `now`.
+  struct WritePlan {
+    let snapshot: State
+    let write: Write
+    let now: Date
+  }
+
+  /// What a commit now would write, or `nil` when nothing.
+  func writePlan() -> WritePlan? {
+    let snapshot = state.withLock { $0 }
+    let now = Date()
+    guard let write = writeNeeded(snapshot, now: now) else { return nil }
+    return WritePlan(snapshot: snapshot, write: write, now: now)
+  }
+
+  private func writeNeeded(_ snapshot: State, now: Date) -> Write? {
     guard !snapshot.invalidated else { return nil }
     if snapshot.isNew || Self.hasChanges(from: snapshot.baseline, to: snapshot.data) {
       return .changes
@@ -105,15 +114,16 @@ extension MemCacheMapping {
     return snapshot.copies != nil && isRefreshDue(snapshot.accessed, now: now) ? .refresh : nil
   }
 
-  /// Writes the changes (or refreshes a read-only session that is due for it).
+  /// Writes what `plan` says: the changes, or a refresh of a read-only session that is due for
+  /// it.
   ///
   /// - Throws: ``MemCacheError``.
-  func writeBack(on connection: any MemcachedOperations, in transaction: Transaction?)
+  func writeBack(
+    _ plan: WritePlan, on connection: any MemcachedOperations, in transaction: Transaction?
+  )
     throws(MemCacheError)
   {
-    let snapshot = state.withLock { $0 }
-    let now = Date()
-    guard let write = writeNeeded(snapshot, now: now) else { return }
+    let (snapshot, write, now) = (plan.snapshot, plan.write, plan.now)
     defer { proxy.dropCached(storageKey, in: transaction) }
     if write == .refresh {
       refresh(snapshot, now: now, on: connection)
@@ -135,7 +145,7 @@ extension MemCacheMapping {
         epoch: snapshot.epoch, version: version, created: created, accessed: now,
         data: .map(target))
       record.version = record.nextVersion
-      let (bytes, flags) = try proxy.encode(record.value, key: storageKey)
+      let (bytes, flags) = try proxy.encode(record, key: storageKey)
       let written = try copies.write(
         bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
         logger: proxy.logger)
@@ -184,7 +194,7 @@ extension MemCacheMapping {
       accessed: now, data: .map(snapshot.baseline))
     record.version = record.nextVersion
     do {
-      let (bytes, flags) = try proxy.encode(record.value, key: storageKey)
+      let (bytes, flags) = try proxy.encode(record, key: storageKey)
       let written = try copies.write(
         bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
         logger: proxy.logger)
@@ -228,7 +238,7 @@ extension MemCacheMapping {
       let tombstone = SessionRecord(
         epoch: epoch, version: SessionRecord.ended, created: snapshot.created,
         accessed: snapshot.accessed, data: .nil)
-      let (bytes, flags) = try proxy.encode(tombstone.value, key: storageKey)
+      let (bytes, flags) = try proxy.encode(tombstone, key: storageKey)
       let written = try copies.write(
         bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
         logger: proxy.logger)

@@ -47,6 +47,9 @@ public final class MemCacheMapping: Sendable {
   let proxy: MemCacheProxy
   let settings: MemCacheSessionDataContainer.Settings
   let state: Mutex<State>
+  /// Sorts after ordinary data managers, so that the CAS write in ``tpcVote(_:)`` happens after
+  /// every other manager has voted: `~mcdutils:` and the browser id.
+  public let sortKey: String
 
   init(
     key: String, storageKey: String, proxy: MemCacheProxy,
@@ -54,6 +57,7 @@ public final class MemCacheMapping: Sendable {
     isNew: Bool
   ) {
     self.containerKey = key
+    self.sortKey = "~mcdutils:" + key
     self.storageKey = storageKey
     self.proxy = proxy
     self.settings = settings
@@ -205,14 +209,16 @@ public final class MemCacheMapping: Sendable {
   ///   ``MemCacheError/valueTooLarge(size:maximum:)``, ``MemCacheError/conflict(attempts:)``,
   ///   ``MemCacheError/sessionEnded``.
   public func save() throws(MemCacheError) {
-    try proxy.run { try self.writeBack(on: $0, in: nil) }
+    guard let plan = writePlan() else { return }
+    try proxy.run { try self.writeBack(plan, on: $0, in: nil) }
   }
 
   /// Writes the changes now asynchronously.
   ///
   /// - Throws: as `save()`.
   public func save() async throws(MemCacheError) {
-    try await proxy.run { try self.writeBack(on: $0, in: nil) }
+    guard let plan = writePlan() else { return }
+    try await proxy.run { try self.writeBack(plan, on: $0, in: nil) }
   }
 }
 

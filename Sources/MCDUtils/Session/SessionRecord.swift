@@ -50,22 +50,33 @@ struct SessionRecord: Sendable, Equatable {
       expires: nil)
   }
 
-  /// The record as the value that is stored.
-  var value: SessionValue {
-    var map: [String: SessionValue] = [
-      "v": .int(Self.version), "e": .int(Int64(clamping: epoch)),
-      "n": .int(Int64(clamping: version)),
-    ]
-    if isEnded {
-      map["ended"] = true
-    } else {
-      map["created"] = .double(created.timeIntervalSince1970)
-      map["accessed"] = .double(accessed.timeIntervalSince1970)
-      map["data"] = data
-      if let expires { map["expires"] = .double(expires.timeIntervalSince1970) }
-      if let lifetime { map["ttl"] = .double(lifetime) }
+  /// Writes the record as a MessagePack map, its keys in the sorted order the writer gives
+  /// every map (`accessed`, `created`, `data`, `e`, `ended`, `expires`, `n`, `ttl`, `v`), without
+  /// building the map first.
+  func write(to writer: inout MessagePackWriter) throws(SessionValueFormatError) {
+    func field(_ name: String, _ value: SessionValue, _ writer: inout MessagePackWriter)
+      throws(SessionValueFormatError)
+    {
+      try writer.writeString(name)
+      try writer.write(value, depth: 1)
     }
-    return .map(map)
+    let epoch = SessionValue.int(Int64(clamping: epoch))
+    let version = SessionValue.int(Int64(clamping: version))
+    if isEnded {
+      try writer.writeMapHeader(count: 4)
+      try field("e", epoch, &writer)
+      try field("ended", true, &writer)
+    } else {
+      try writer.writeMapHeader(count: 6 + (expires == nil ? 0 : 1) + (lifetime == nil ? 0 : 1))
+      try field("accessed", .double(accessed.timeIntervalSince1970), &writer)
+      try field("created", .double(created.timeIntervalSince1970), &writer)
+      try field("data", data, &writer)
+      try field("e", epoch, &writer)
+      if let expires { try field("expires", .double(expires.timeIntervalSince1970), &writer) }
+    }
+    try field("n", version, &writer)
+    if !isEnded, let lifetime { try field("ttl", .double(lifetime), &writer) }
+    try field("v", .int(Self.version), &writer)
   }
 
   init(
@@ -94,32 +105,35 @@ struct SessionRecord: Sendable, Equatable {
   ///   that sealing refuses), ``MemCacheError/notASession(reason:)`` for a value that is not a
   ///   session.
   init(item: MemcachedItem, key: String, proxy: MemCacheProxy) throws(MemCacheError) {
-    let value: SessionValue
+    // The record's own map is read field by field, without building it: only the session's
+    // entries become a dictionary.
+    var fields = Fields()
+    let isMap: Bool
     do {
-      value = try ValueFormat.decode(
-        item.value, flags: item.flags, sealing: proxy.sealing, key: proxy.store.keyPrefix + key)
+      isMap = try ValueFormat.read(
+        item.value, flags: item.flags, sealing: proxy.sealing, key: { proxy.store.keyPrefix + key }
+      ) { reader throws(SessionValueFormatError) in
+        try reader.readFields { name, offset, value throws(SessionValueFormatError) in
+          try fields.accept(name, at: offset, value)
+        }
+      }
     } catch {
       throw .undecodable(error)
     }
-    try self.init(value: value)
+    guard isMap else { throw .notASession(reason: "it is not a map") }
+    try self.init(fields)
   }
 
-  /// Reads a record from a stored value. Every number is checked or converted with
-  /// saturation: nothing stored can trap.
-  init(value: SessionValue) throws(MemCacheError) {
-    guard let map = value.mapValue else { throw .notASession(reason: "it is not a map") }
-    // One pass over the few fields instead of a hashed lookup per field.
-    var fields = [SessionValue?](repeating: nil, count: Field.allCases.count)
-    for (key, field) in map {
-      if let known = Field(rawValue: key) { fields[known.index] = field }
-    }
-    let shape = fields[Field.shape.index]?.intValue
+  /// Checks the fields of a stored record; every number read is checked or converted with
+  /// saturation, so nothing stored can trap.
+  private init(_ fields: Fields) throws(MemCacheError) {
+    let shape = fields.shape?.intValue
     guard shape == 1 || shape == Self.version else {
       throw .notASession(reason: "its version \"v\" is missing or not 1 or \(Self.version)")
     }
-    epoch = try Self.count(fields[Field.epoch.index], "e")
-    version = try Self.count(fields[Field.version.index], "n")
-    if fields[Field.ended.index]?.boolValue == true {
+    epoch = try Self.count(fields.epoch, "e")
+    version = try Self.count(fields.version, "n")
+    if fields.ended?.boolValue == true {
       version = Self.ended
       created = Date(timeIntervalSince1970: 0)
       accessed = created
@@ -128,44 +142,47 @@ struct SessionRecord: Sendable, Equatable {
       lifetime = nil
       return
     }
-    guard let data = fields[Field.data.index] else {
-      throw .notASession(reason: "its \"data\" is missing")
-    }
-    guard let created = Self.seconds(fields[Field.created.index]),
-      let accessed = Self.seconds(fields[Field.accessed.index])
+    guard let data = fields.data else { throw .notASession(reason: "its \"data\" is missing") }
+    guard let created = Self.seconds(fields.created), let accessed = Self.seconds(fields.accessed)
     else {
       throw .notASession(reason: "its \"created\" or \"accessed\" time is missing or not a number")
     }
     self.data = data
     self.created = Date(timeIntervalSince1970: created)
     self.accessed = Date(timeIntervalSince1970: accessed)
-    self.expires = Self.seconds(fields[Field.expires.index]).map { Date(timeIntervalSince1970: $0) }
-    self.lifetime = Self.seconds(fields[Field.lifetime.index]).flatMap { $0 > 0 ? $0 : nil }
+    self.expires = Self.seconds(fields.expires).map { Date(timeIntervalSince1970: $0) }
+    self.lifetime = Self.seconds(fields.lifetime).flatMap { $0 > 0 ? $0 : nil }
   }
 
-  /// The fields of a stored record, by their keys.
-  private enum Field: String, CaseIterable {
-    case shape = "v"
-    case epoch = "e"
-    case version = "n"
-    case ended
-    case data
-    case created
-    case accessed
-    case expires
-    case lifetime = "ttl"
+  /// The fields of a stored record, by their keys; other keys are ignored.
+  private struct Fields {
+    var shape, epoch, version, ended, data, created, accessed, expires, lifetime: SessionValue?
 
-    var index: Int {
-      switch self {
-      case .shape: 0
-      case .epoch: 1
-      case .version: 2
-      case .ended: 3
-      case .data: 4
-      case .created: 5
-      case .accessed: 6
-      case .expires: 7
-      case .lifetime: 8
+    /// Takes the value of the key whose UTF-8 bytes are `name`, found at `offset`; a field
+    /// given twice is refused.
+    mutating func accept(
+      _ name: UnsafeBufferPointer<UInt8>, at offset: Int, _ value: SessionValue
+    ) throws(SessionValueFormatError) {
+      func take(_ field: inout SessionValue?) throws(SessionValueFormatError) {
+        guard field == nil else {
+          throw .duplicateKey(String(decoding: name, as: UTF8.self), offset: offset)
+        }
+        field = value
+      }
+      func matches(_ literal: StaticString) -> Bool {
+        literal.withUTF8Buffer { $0.elementsEqual(name) }
+      }
+      switch name.count {
+      case 1 where name[0] == UInt8(ascii: "v"): try take(&shape)
+      case 1 where name[0] == UInt8(ascii: "e"): try take(&epoch)
+      case 1 where name[0] == UInt8(ascii: "n"): try take(&version)
+      case 3 where matches("ttl"): try take(&lifetime)
+      case 4 where matches("data"): try take(&data)
+      case 5 where matches("ended"): try take(&ended)
+      case 7 where matches("created"): try take(&created)
+      case 7 where matches("expires"): try take(&expires)
+      case 8 where matches("accessed"): try take(&accessed)
+      default: return
       }
     }
   }

@@ -236,7 +236,7 @@ public final class SessionStore: Sendable {
             let newest = try copies.newestRecord()
             let (next, result) = try transform(Self.live(newest, at: now), newest, now)
             guard let next else { return result }
-            let (bytes, flags) = try proxy.encode(next.value, key: key)
+            let (bytes, flags) = try proxy.encode(next, key: key)
             let written = try copies.write(
               bytes, flags: flags, expiration: Self.expiration(of: next, now: now),
               on: connection, logger: proxy.logger)

@@ -116,8 +116,8 @@ import Testing
       let ids = (0..<Self.sessionCount).map { "stop-\($0)" }
       for id in ids { try await write(container, id, "before-\(id)") }
 
-      let frozen = try #require(processes[2].pid)
-      kill(frozen, SIGSTOP)
+      let frozen = processes[2]
+      await frozen.freeze()
       let start = ContinuousClock.now
       let whileFrozen = await check(container, ids) { "before-\($0)" }
       #expect(whileFrozen.wrong.isEmpty && whileFrozen.failed.isEmpty)
@@ -131,7 +131,7 @@ import Testing
       #expect(failedWrites == 0)
 
       // Resumed, the node still holds the copies from before: they must never win.
-      kill(frozen, SIGCONT)
+      frozen.thaw()
       try await waitUntilUp(pool, node: 2)
       let afterResume = await check(container, ids) { "during-\($0)" }
       #expect(afterResume.wrong.isEmpty, "\(afterResume.wrong.count) stale reads")
@@ -154,9 +154,8 @@ import Testing
       let pool = try makePool(processes.map(\.server), prefix: uniqueKeyPrefix())
       let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(store: pool))
       try await write(container, "s", "value")
-      let frozen = try #require(processes[0].pid)
-      kill(frozen, SIGSTOP)
-      defer { kill(frozen, SIGCONT) }
+      await processes[0].freeze()
+      defer { processes[0].thaw() }
       let error = await asyncMemCacheError { _ = try await container.get("s") }
       #expect(error?.isUnavailable == true, "\(String(describing: error))")
     }

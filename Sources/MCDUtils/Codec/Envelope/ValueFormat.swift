@@ -62,10 +62,21 @@ public enum ValueFormat {
   ///   format cannot hold.
   public static func encode(
     _ value: SessionValue, compressionThreshold: Int = defaultCompressionThreshold,
-    sealing: SealingKeyRing? = nil, key: String = ""
+    sealing: SealingKeyRing? = nil, key: @autoclosure () -> String = ""
+  ) throws(SessionValueFormatError) -> (bytes: [UInt8], flags: UInt32) {
+    try write(compressionThreshold: compressionThreshold, sealing: sealing, key: key) {
+      writer throws(SessionValueFormatError) in try writer.write(value)
+    }
+  }
+
+  /// Envelope bytes and flags for the payload `body` writes, as
+  /// ``encode(_:compressionThreshold:sealing:key:)-5pmr1`` makes them for a tree.
+  static func write(
+    compressionThreshold: Int = defaultCompressionThreshold, sealing: SealingKeyRing?,
+    key: () -> String, _ body: (inout MessagePackWriter) throws(SessionValueFormatError) -> Void
   ) throws(SessionValueFormatError) -> (bytes: [UInt8], flags: UInt32) {
     var writer = MessagePackWriter(header: header)
-    try writer.write(value)
+    try body(&writer)
     return envelope(writer.bytes, compressionThreshold, sealing, key)
   }
 
@@ -77,26 +88,27 @@ public enum ValueFormat {
   ///   format cannot hold.
   public static func encode<T: Encodable>(
     _ value: T, compressionThreshold: Int = defaultCompressionThreshold,
-    sealing: SealingKeyRing? = nil, key: String = ""
+    sealing: SealingKeyRing? = nil, key: @autoclosure () -> String = ""
   ) throws -> (bytes: [UInt8], flags: UInt32) {
     // The encoder's own records are written as they are, without building the `SessionValue`
     // maps (and hashing every key) first; the bytes are the same.
     let slot = try SessionValueEncodingState.encodeRoot(value, userInfo: [:])
-    var writer = MessagePackWriter(header: header)
-    try writer.write(slot)
-    return envelope(writer.bytes, compressionThreshold, sealing, key)
+    return try write(compressionThreshold: compressionThreshold, sealing: sealing, key: key) {
+      writer throws(SessionValueFormatError) in try writer.write(slot)
+    }
   }
 
   /// Compresses the payload after the header of `plain` when that pays, seals it when asked,
   /// and picks the flags.
   private static func envelope(
-    _ plain: [UInt8], _ compressionThreshold: Int, _ sealing: SealingKeyRing?, _ key: String
+    _ plain: [UInt8], _ compressionThreshold: Int, _ sealing: SealingKeyRing?,
+    _ key: () -> String
   ) -> (bytes: [UInt8], flags: UInt32) {
     var (bytes, flags) = compressed(plain, compressionThreshold)
     if let sealing {
       flags = sealedFlags | (flags & compressedFlag)
       let sealed = sealing.seal(
-        Array(bytes[headerSize...]), authenticating: associatedData(flags, key))
+        Array(bytes[headerSize...]), authenticating: associatedData(flags, key()))
       bytes = magic + [sealedEnvelopeVersion] + sealed
     }
     return (bytes, flags)
@@ -139,16 +151,34 @@ public enum ValueFormat {
   ///   value sealing refuses, and the other cases for truncated, corrupt or hostile bytes.
   public static func decode(
     _ bytes: [UInt8], flags: UInt32, maximumDecodedSize: Int = defaultMaximumDecodedSize,
-    sealing: SealingKeyRing? = nil, key: String = ""
+    sealing: SealingKeyRing? = nil, key: @autoclosure () -> String = ""
   ) throws(SessionValueFormatError) -> SessionValue {
+    try read(
+      bytes, flags: flags, maximumDecodedSize: maximumDecodedSize, sealing: sealing, key: key
+    ) { reader throws(SessionValueFormatError) in try reader.readDocument() }
+  }
+
+  /// Checks, opens and inflates envelope `bytes` as ``decode(_:flags:maximumDecodedSize:sealing:key:)``
+  /// does, and hands a reader of the payload to `body`.
+  static func read<R>(
+    _ bytes: [UInt8], flags: UInt32, maximumDecodedSize: Int = defaultMaximumDecodedSize,
+    sealing: SealingKeyRing?, key: () -> String,
+    _ body: (inout MessagePackReader) throws(SessionValueFormatError) -> R
+  ) throws(SessionValueFormatError) -> R {
     let result = bytes.withUnsafeBytes { buffer in
-      Result { () throws(SessionValueFormatError) -> SessionValue in
+      Result { () throws(SessionValueFormatError) -> R in
         switch try payload(buffer, flags, maximumDecodedSize, sealing, key) {
         case .plain(let payload):
           var reader = MessagePackReader(payload)
-          return try reader.readDocument()
+          return try body(&reader)
         case .owned(let payload):
-          return try MessagePackReader.decode(payload)
+          let owned = payload.withUnsafeBytes { buffer in
+            Result { () throws(SessionValueFormatError) -> R in
+              var reader = MessagePackReader(buffer)
+              return try body(&reader)
+            }
+          }
+          return try owned.get()
         }
       }
     }
@@ -163,10 +193,10 @@ public enum ValueFormat {
   public static func decode<T: Decodable>(
     _ type: T.Type, from bytes: [UInt8], flags: UInt32,
     maximumDecodedSize: Int = defaultMaximumDecodedSize, sealing: SealingKeyRing? = nil,
-    key: String = ""
+    key: @autoclosure () -> String = ""
   ) throws -> T {
     let value = try decode(
-      bytes, flags: flags, maximumDecodedSize: maximumDecodedSize, sealing: sealing, key: key)
+      bytes, flags: flags, maximumDecodedSize: maximumDecodedSize, sealing: sealing, key: key())
     return try SessionValueDecoder().decode(type, from: value)
   }
 
@@ -181,7 +211,7 @@ public enum ValueFormat {
   /// need be.
   private static func payload(
     _ buffer: UnsafeRawBufferPointer, _ flags: UInt32, _ maximumDecodedSize: Int,
-    _ sealing: SealingKeyRing?, _ key: String
+    _ sealing: SealingKeyRing?, _ key: () -> String
   ) throws(SessionValueFormatError) -> Payload {
     guard isOurs(flags: flags) else { throw .notOurFormat(flags: flags) }
     let format = (flags >> 8) & 0xFF
@@ -209,7 +239,7 @@ public enum ValueFormat {
       throw .unknownSealingKey(
         id: afterHeader.count >= 4 ? afterHeader.loadUnaligned(as: UInt32.self).bigEndian : 0)
     }
-    let opened = try sealing.open(afterHeader, authenticating: associatedData(flags, key))
+    let opened = try sealing.open(afterHeader, authenticating: associatedData(flags, key()))
     guard compressed else { return try unwrap(opened, maximumDecodedSize) }
     let result = opened.withUnsafeBytes { buffer in
       Result { () throws(SessionValueFormatError) -> Payload in

@@ -34,6 +34,40 @@ struct MessagePackReader {
     return value
   }
 
+  /// Reads a map at the top of the document field by field, without building it: `body` gets
+  /// each key's bytes (not yet checked to be UTF-8: `body` compares them with the names it
+  /// knows), where the key starts, and the value; a key that is not a string is refused, and which keys may repeat is
+  /// `body`'s to say. When the value is not a map, `body` is not called and `false` is returned.
+  mutating func readFields(
+    _ body: (UnsafeBufferPointer<UInt8>, Int, SessionValue) throws(SessionValueFormatError) -> Void
+  ) throws(SessionValueFormatError) -> Bool {
+    guard offset < bytes.count else { throw .truncated(offset: offset) }
+    let start = offset
+    let count: Int
+    switch bytes[offset] {
+    case 0x80...0x8f:
+      offset += 1
+      count = Int(bytes[start] & 0x0f)
+    case 0xde:
+      offset += 1
+      count = Int(try read(UInt16.self))
+    case 0xdf:
+      offset += 1
+      count = Int(try read(UInt32.self))
+    default:
+      return false
+    }
+    try checkLength(count, unit: 2, start: start)
+    for _ in 0..<count {
+      let (name, start) = try readKeyBytes()
+      try body(name, start, try readValue(depth: 1))
+    }
+    if offset != bytes.count {
+      throw .trailingBytes(offset: offset, count: bytes.count - offset)
+    }
+    return true
+  }
+
   private var remaining: Int { bytes.count - offset }
 
   private mutating func readValue(depth: Int) throws(SessionValueFormatError) -> SessionValue {
@@ -196,21 +230,29 @@ struct MessagePackReader {
   }
 
   private mutating func readKey() throws(SessionValueFormatError) -> String {
+    let (bytes, start) = try readKeyBytes()
+    guard let key = Self.string(bytes) else { throw .invalidUTF8(offset: start) }
+    return key
+  }
+
+  /// The bytes of the string key at the reader's offset, and where its encoding starts.
+  private mutating func readKeyBytes() throws(SessionValueFormatError) -> (
+    UnsafeBufferPointer<UInt8>, start: Int
+  ) {
     guard offset < bytes.count else { throw .truncated(offset: offset) }
     let start = offset
     let marker = bytes[offset]
     offset += 1
+    let count: Int
     switch marker {
-    case 0xa0...0xbf:
-      return try readString(count: Int(marker & 0x1f), start: start)
-    case 0xd9:
-      return try readString(count: Int(try read(UInt8.self)), start: start)
-    case 0xda:
-      return try readString(count: Int(try read(UInt16.self)), start: start)
-    case 0xdb:
-      return try readString(count: Int(try read(UInt32.self)), start: start)
-    default:
-      throw .nonStringKey(offset: start)
+    case 0xa0...0xbf: count = Int(marker & 0x1f)
+    case 0xd9: count = Int(try read(UInt8.self))
+    case 0xda: count = Int(try read(UInt16.self))
+    case 0xdb: count = Int(try read(UInt32.self))
+    default: throw .nonStringKey(offset: start)
     }
+    try checkLength(count, unit: 1, start: start)
+    defer { offset += count }
+    return (UnsafeBufferPointer(rebasing: bytes[offset..<(offset + count)]), start)
   }
 }
