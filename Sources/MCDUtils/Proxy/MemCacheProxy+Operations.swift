@@ -50,7 +50,9 @@ extension MemCacheProxy {
   public func get<T: Decodable>(_ key: String, as type: T.Type = T.self)
     async throws(MemCacheError) -> T?
   {
-    try await item(forKey: key).map { item throws(MemCacheError) in try decode(item, as: type, key: key) }
+    try await item(forKey: key).map { item throws(MemCacheError) in
+      try decode(item, as: type, key: key)
+    }
   }
 
   /// The value under `key` with its CAS value, for a later `cas(_:_:cas:expiration:)`; `nil`
@@ -60,7 +62,8 @@ extension MemCacheProxy {
   public func getWithCAS<T: Decodable>(_ key: String, as type: T.Type = T.self)
     throws(MemCacheError) -> (value: T, cas: UInt64)?
   {
-    try item(forKey: key).map { item throws(MemCacheError) in (try decode(item, as: type, key: key), item.cas)
+    try item(forKey: key).map { item throws(MemCacheError) in
+      (try decode(item, as: type, key: key), item.cas)
     }
   }
 

@@ -139,7 +139,7 @@ public final class MemCacheProxy: Sendable {
     bytes: [UInt8], flags: UInt32
   ) {
     try checked {
-      try ValueFormat.write(sealing: sealing, key: { self.store.keyPrefix + key }) {
+      try ValueFormat.write(sealing: sealing, key: self.store.keyPrefix + key) {
         writer throws(SessionValueFormatError) in try record.write(to: &writer)
       }
     }

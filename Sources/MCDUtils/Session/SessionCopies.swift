@@ -123,8 +123,7 @@ struct SessionCopies {
     }
   }
 
-  private static func copy(_ item: MemcachedItem?, _ key: String, _ proxy: MemCacheProxy) -> Copy
-  {
+  private static func copy(_ item: MemcachedItem?, _ key: String, _ proxy: MemCacheProxy) -> Copy {
     guard let item else { return .missing }
     let record = Result { () throws(MemCacheError) -> SessionRecord in
       try SessionRecord(item: item, key: key, proxy: proxy)

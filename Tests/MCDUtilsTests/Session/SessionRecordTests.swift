@@ -66,7 +66,7 @@ import Testing
   }
 
   @Test func aFieldGivenTwiceIsRefusedWithWhereItWas() throws {
-    let (bytes, flags) = try ValueFormat.write(sealing: nil, key: { "" }) {
+    let (bytes, flags) = try ValueFormat.write(sealing: nil, key: "") {
       writer throws(SessionValueFormatError) in
       try writer.writeMapHeader(count: 2)
       try writer.writeString("v")

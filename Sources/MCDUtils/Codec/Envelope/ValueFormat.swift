@@ -64,7 +64,7 @@ public enum ValueFormat {
     _ value: SessionValue, compressionThreshold: Int = defaultCompressionThreshold,
     sealing: SealingKeyRing? = nil, key: @autoclosure () -> String = ""
   ) throws(SessionValueFormatError) -> (bytes: [UInt8], flags: UInt32) {
-    try write(compressionThreshold: compressionThreshold, sealing: sealing, key: key) {
+    try write(compressionThreshold: compressionThreshold, sealing: sealing, key: key()) {
       writer throws(SessionValueFormatError) in try writer.write(value)
     }
   }
@@ -73,7 +73,8 @@ public enum ValueFormat {
   /// ``encode(_:compressionThreshold:sealing:key:)-5pmr1`` makes them for a tree.
   static func write(
     compressionThreshold: Int = defaultCompressionThreshold, sealing: SealingKeyRing?,
-    key: () -> String, _ body: (inout MessagePackWriter) throws(SessionValueFormatError) -> Void
+    key: @autoclosure () -> String,
+    _ body: (inout MessagePackWriter) throws(SessionValueFormatError) -> Void
   ) throws(SessionValueFormatError) -> (bytes: [UInt8], flags: UInt32) {
     var writer = MessagePackWriter(header: header)
     try body(&writer)
@@ -93,7 +94,7 @@ public enum ValueFormat {
     // The encoder's own records are written as they are, without building the `SessionValue`
     // maps (and hashing every key) first; the bytes are the same.
     let slot = try SessionValueEncodingState.encodeRoot(value, userInfo: [:])
-    return try write(compressionThreshold: compressionThreshold, sealing: sealing, key: key) {
+    return try write(compressionThreshold: compressionThreshold, sealing: sealing, key: key()) {
       writer throws(SessionValueFormatError) in try writer.write(slot)
     }
   }
@@ -154,7 +155,7 @@ public enum ValueFormat {
     sealing: SealingKeyRing? = nil, key: @autoclosure () -> String = ""
   ) throws(SessionValueFormatError) -> SessionValue {
     try read(
-      bytes, flags: flags, maximumDecodedSize: maximumDecodedSize, sealing: sealing, key: key
+      bytes, flags: flags, maximumDecodedSize: maximumDecodedSize, sealing: sealing, key: key()
     ) { reader throws(SessionValueFormatError) in try reader.readDocument() }
   }
 
@@ -162,7 +163,7 @@ public enum ValueFormat {
   /// does, and hands a reader of the payload to `body`.
   static func read<R>(
     _ bytes: [UInt8], flags: UInt32, maximumDecodedSize: Int = defaultMaximumDecodedSize,
-    sealing: SealingKeyRing?, key: () -> String,
+    sealing: SealingKeyRing?, key: @autoclosure () -> String,
     _ body: (inout MessagePackReader) throws(SessionValueFormatError) -> R
   ) throws(SessionValueFormatError) -> R {
     let result = bytes.withUnsafeBytes { buffer in
