@@ -75,6 +75,7 @@ let package = Package(
       name: "MCDUtilsTests",
       dependencies: [
         "MCDUtils", "Memcached", "MemcachedTestSupport",
+        .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "InMemoryLogging", package: "swift-log"),
       ]

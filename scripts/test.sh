@@ -6,23 +6,27 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/common.sh
 
 ensure_swift
-ensure_packages libmemcached-dev memcached zlib1g-dev
+# sasl2-bin: saslpasswd2, with which the SASL tests create the password database of the
+# `memcached -S` servers they start.
+ensure_packages libmemcached-dev memcached zlib1g-dev sasl2-bin
 
-# The codec's interoperability tests read and write MessagePack with Python's msgpack.
+# The codec's interoperability tests read and write MessagePack with Python's msgpack, and
+# sealed values with its cryptography module.
 if ! command -v python3 >/dev/null 2>&1; then
-  apt_install python3 python3-msgpack
+  apt_install python3 python3-msgpack python3-cryptography
 fi
-if ! python3 -c 'import msgpack' 2>/dev/null; then
+for module in msgpack cryptography; do
+  python3 -c "import $module" 2>/dev/null && continue
   if [ "$(command -v python3)" = /usr/bin/python3 ]; then
-    apt_install python3-msgpack || python3 -m pip install --quiet msgpack
+    apt_install "python3-$module" || python3 -m pip install --quiet "$module"
   else
-    python3 -m pip install --quiet msgpack || apt_install python3-msgpack
+    python3 -m pip install --quiet "$module" || apt_install "python3-$module"
   fi
-  python3 -c 'import msgpack' || {
-    log "python3 cannot import msgpack"
+  python3 -c "import $module" || {
+    log "python3 cannot import $module"
     exit 1
   }
-fi
+done
 
 log "swift format lint --strict --recursive Sources Tests"
 swift format lint --strict --recursive Sources Tests

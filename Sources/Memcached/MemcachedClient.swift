@@ -460,6 +460,15 @@ public final class MemcachedClient: MemcachedOperations {
       let rc = memcached_touch_by_key(
         memc, group, groupLength, key, keyLength, expiration.wireValue)
       if rc == MEMCACHED_NOTFOUND { return false }
+      // libmemcached 1.1.4's touch reports every failure to connect, a refused SASL
+      // authentication included, as MEMCACHED_WRITE_FAILURE, which reads as a node that is
+      // down. Asking whether the key exists connects again and names the real cause.
+      if rc == MEMCACHED_WRITE_FAILURE && configuration.credentials != nil {
+        let cause = memcached_exist_by_key(memc, group, groupLength, key, keyLength)
+        if cause == MEMCACHED_AUTH_FAILURE || cause == MEMCACHED_AUTH_PROBLEM {
+          throw failure(cause)
+        }
+      }
       guard memcached_success(rc) else { throw failure(rc) }
       return true
     }
@@ -472,8 +481,22 @@ public final class MemcachedClient: MemcachedOperations {
   public func flush(after delay: MemcachedExpiration = .never) throws {
     try measured(.flush) {
       let rc = memcached_flush(memc, delay.wireValue)
-      guard memcached_success(rc) else { throw error(rc, "flush") }
+      guard memcached_success(rc) else { throw error(commonServerCause(of: rc), "flush") }
     }
+  }
+
+  /// For MEMCACHED_SOME_ERRORS, the code every server that failed gave, when they all gave the
+  /// same one (a refused authentication, say): it says what to do, "some errors" does not.
+  private func commonServerCause(of rc: memcached_return_t) -> memcached_return_t {
+    guard rc == MEMCACHED_SOME_ERRORS else { return rc }
+    var causes: Set<UInt32> = []
+    for index in 0..<memcached_server_count(memc) {
+      guard let instance = memcached_server_instance_by_position(memc, index) else { continue }
+      let cause = memcached_server_error_return(instance)
+      if !memcached_success(cause) { causes.insert(cause.rawValue) }
+    }
+    guard causes.count == 1, let cause = causes.first else { return rc }
+    return memcached_return_t(rawValue: cause)
   }
 
   // MARK: - Plumbing

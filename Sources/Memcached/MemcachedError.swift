@@ -213,6 +213,13 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
     returnCode == .e2big
   }
 
+  /// Whether the server refused the SASL credentials (wrong user name or password), or the
+  /// client sent none to a server that requires them. Not an unreachable server: retrying or
+  /// failing over cannot help until the credentials change.
+  public var isAuthenticationFailure: Bool {
+    returnCode == .authFailure || returnCode == .authProblem
+  }
+
   /// Whether no server could serve the request: none configured, or every one failed or is
   /// known to be down.
   public var isNoServerAvailable: Bool {

@@ -116,6 +116,10 @@ final class NodeHealth: Sendable {
         metrics: MemcachedMetrics())
       _ = try client.get(MemcachedClient.pingKey)
       answered = true
+    } catch let error as MemcachedError where !error.isUnavailable {
+      // A refusal (a wrong SASL password, say) is an answer: the node is reachable, and
+      // probing it again would only repeat the refusal every retryTimeout.
+      answered = true
     } catch {
       answered = false
     }

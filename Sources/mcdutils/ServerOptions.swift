@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MCDUtils
 import Memcached
 
 /// The memcached servers a command talks to: `--servers`, or else `MCDUTILS_SERVERS`.
@@ -17,6 +18,8 @@ struct ServerOptions: ParsableArguments {
       "memcached servers, comma-separated or repeated (default: $MCDUTILS_SERVERS).",
       valueName: "host:port,..."))
   var servers: [String] = []
+
+  @OptionGroup var credentials: CredentialOptions
 
   /// The server lines, from the option when given, else from the environment.
   var serverLines: [String] {
@@ -38,11 +41,16 @@ struct ServerOptions: ParsableArguments {
     }
   }
 
-  /// The client configuration for the servers, with the library's defaults otherwise.
+  /// The client configuration for the servers and the SASL credentials, with the library's
+  /// defaults otherwise.
   ///
-  /// - Throws: `MemcachedError` quoting the first bad server line.
+  /// - Throws: `MemcachedError` quoting the first bad server line; ``CommandFailure`` for a
+  ///   password file that cannot be read or is empty.
   func configuration() throws -> MemcachedConfiguration {
-    MemcachedConfiguration(servers: try serverLines.map { try MemcachedServer(parsing: $0) })
+    var configuration = MemcachedConfiguration(
+      servers: try serverLines.map { try MemcachedServer(parsing: $0) })
+    configuration.credentials = try credentials.resolved()
+    return configuration
   }
 
   /// A client for the servers.
@@ -50,5 +58,103 @@ struct ServerOptions: ParsableArguments {
   /// - Throws: `MemcachedError` for a bad server line or configuration.
   func makeClient() throws -> MemcachedClient {
     try MemcachedClient(configuration: configuration())
+  }
+}
+
+/// SASL credentials: `--username`, with the password from `MCDUTILS_PASSWORD` or from the file
+/// named by `--password-file` (which wins when both are given).
+///
+/// No option takes the password itself: a command line is visible to every user of the machine
+/// (`ps`, `/proc/PID/cmdline`) and lands in shell histories. A `--password` option is refused
+/// without its value being repeated anywhere.
+struct CredentialOptions: ParsableArguments {
+  /// The environment variable that holds the password.
+  static let passwordVariable = "MCDUTILS_PASSWORD"
+
+  @Option(
+    name: .long,
+    help: "SASL user name; the password comes from $MCDUTILS_PASSWORD or --password-file.")
+  var username: String?
+
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "A file whose first line is the SASL password (chmod 600 it); wins over "
+        + "$MCDUTILS_PASSWORD.",
+      valueName: "path"))
+  var passwordFile: String?
+
+  /// Catches a password given on the command line, to refuse it with a message that does not
+  /// repeat it (argument-parser quotes an unknown option's value as an unexpected argument).
+  @Option(name: .long, help: ArgumentHelp(visibility: .private))
+  var password: String?
+
+  func validate() throws {
+    if password != nil {
+      throw ValidationError(
+        "--password is not accepted: other users can read a command line. "
+          + "Set \(Self.passwordVariable) or use --password-file.")
+    }
+    guard username != nil else {
+      if passwordFile != nil { throw ValidationError("--password-file needs --username.") }
+      return
+    }
+    if passwordFile == nil && environmentPassword == nil {
+      throw ValidationError(
+        "--username needs a password: set \(Self.passwordVariable) or use --password-file.")
+    }
+  }
+
+  private var environmentPassword: String? {
+    ProcessInfo.processInfo.environment[Self.passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
+  }
+
+  /// The credentials, or `nil` without `--username`. A password file that other users may read
+  /// gets a warning on standard error.
+  ///
+  /// - Throws: ``CommandFailure`` for a password file that cannot be read or whose first line
+  ///   is empty.
+  func resolved() throws -> MemcachedConfiguration.Credentials? {
+    guard let username else { return nil }
+    guard let path = passwordFile else {
+      guard let password = environmentPassword else {
+        throw CommandFailure("no password: set \(Self.passwordVariable) or use --password-file")
+      }
+      return .init(username: username, password: password)
+    }
+    if KeyFile.isReadableByOthers(path) {
+      printError("warning: other users can read the password file \(path) (chmod 600 it)")
+    }
+    // The first line, so that a file written by `echo` (with its line break) works.
+    let password = String(
+      String(decoding: try Self.firstLineBytes(of: path), as: UTF8.self)
+        .split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        .first ?? "")
+    guard !password.isEmpty else {
+      throw CommandFailure("the password file \(path) has no password on its first line")
+    }
+    return .init(username: username, password: password)
+  }
+
+  /// The start of the file, up to its first line break, read as a stream so that a pipe works
+  /// too (`--password-file /dev/stdin`, or `<(command)` in a shell); at most 64 KiB.
+  ///
+  /// - Throws: ``CommandFailure`` when the file cannot be opened or read.
+  private static func firstLineBytes(of path: String) throws -> Data {
+    guard let file = FileHandle(forReadingAtPath: path) else {
+      throw CommandFailure("cannot read the password file \(path)")
+    }
+    defer { try? file.close() }
+    var data = Data()
+    do {
+      while data.count < 65_536, !data.contains(UInt8(ascii: "\n")),
+        let chunk = try file.read(upToCount: 4_096), !chunk.isEmpty
+      {
+        data += chunk
+      }
+    } catch {
+      throw CommandFailure("cannot read the password file \(path)")
+    }
+    return data
   }
 }

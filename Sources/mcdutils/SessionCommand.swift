@@ -30,6 +30,7 @@ struct SessionStoreOptions: ParsableArguments {
   @Option(name: .long, help: "The session id (the browser id).")
   var id: String
 
+  @OptionGroup var credentials: CredentialOptions
   @OptionGroup var sealing: SealingOptions
   @OptionGroup var idKey: IdKeyOptions
 
@@ -44,9 +45,10 @@ struct SessionStoreOptions: ParsableArguments {
       return MemCacheSessionDataContainer(
         proxy: MemCacheProxy(store: InProcessStore(), sealing: ring), idHasher: hasher)
     }
+    var configuration = try shared.configuration()
+    configuration.credentials = try credentials.resolved()
     return MemCacheSessionDataContainer(
-      proxy: try MemCacheProxy(configuration: shared.configuration(), sealing: ring),
-      idHasher: hasher)
+      proxy: try MemCacheProxy(configuration: configuration, sealing: ring), idHasher: hasher)
   }
 }
 

@@ -144,11 +144,11 @@ package enum KeyFile {
     return String(decoding: data, as: UTF8.self)
   }
 
-  /// Whether users other than the file's owner may read it.
+  /// Whether users other than the file's owner may read it: the mode of what `path` names,
+  /// through symbolic links (a mounted secret is often a link to a file of mode 0600).
   package static func isReadableByOthers(_ path: String) -> Bool {
-    guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-      let mode = attributes[.posixPermissions] as? Int
-    else { return false }
-    return mode & 0o044 != 0
+    var info = stat()
+    guard stat(path, &info) == 0 else { return false }
+    return info.st_mode & (S_IRGRP | S_IROTH) != 0
   }
 }

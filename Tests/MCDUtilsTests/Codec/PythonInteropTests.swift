@@ -5,23 +5,26 @@ import Testing
 @testable import MCDUtils
 
 /// Runs the reference MessagePack implementation (Python's `msgpack`) in a child process.
-private enum ReferencePython {
+enum ReferencePython {
   static let installHint =
-    "install python3 with its msgpack module: `apt-get install python3-msgpack` (Debian) "
-    + "or `pip install msgpack`"
+    "install python3 with its msgpack and cryptography modules: `apt-get install "
+    + "python3-msgpack python3-cryptography` (Debian) or `pip install msgpack cryptography`"
 
-  /// The `python3` on PATH, with `msgpack` importable; fails the test, saying what to install,
-  /// when either is missing.
-  static func locate() async throws -> URL {
+  /// The `python3` on PATH, with `modules` importable; fails the test, saying what to install,
+  /// when any is missing.
+  static func locate(modules: [String] = ["msgpack"]) async throws -> URL {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
     let candidates = path.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
     let found = candidates.map { $0.appendingPathComponent("python3") }.first {
       FileManager.default.isExecutableFile(atPath: $0.path)
     }
     let python = try #require(found, "python3 was not found on PATH: \(installHint)")
-    let probe = try await run(python, script: "import msgpack")
-    try #require(
-      probe.status == 0, "Python's msgpack module is missing (\(probe.error)): \(installHint)")
+    for module in modules {
+      let probe = try await run(python, script: "import \(module)")
+      try #require(
+        probe.status == 0,
+        "Python's \(module) module is missing (\(probe.error)): \(installHint)")
+    }
     return python
   }
 
