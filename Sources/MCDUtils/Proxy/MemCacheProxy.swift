@@ -27,6 +27,9 @@ public final class MemCacheProxy: Sendable {
   /// Async commits of one session in this process take turns, so that they do not fight over
   /// its CAS value; waiting for a turn suspends the task and blocks no thread.
   let commitTurns = KeyedTurnstile()
+  /// How many times this process wrote each session, roughly: a session read before the
+  /// latest count is stale, and is read again before its write rather than after a failed CAS.
+  let sessionWrites = WriteCounts()
   /// Whether an item that sealing refuses was logged already: the first is a warning, the
   /// others are debug lines.
   private let sealingRejected = Atomic(false)
@@ -187,6 +190,26 @@ public final class MemCacheProxy: Sendable {
   /// Drops the current transaction's copy of `key`, which is being written.
   func dropCached(_ key: String, in transaction: Transaction? = Transaction.current) {
     readCache.cache(for: transaction, create: false)?.drop(key)
+  }
+}
+
+/// Counts writes per key in a fixed number of slots: keys that share a slot share a count, which
+/// only costs a needless read.
+final class WriteCounts: Sendable {
+  private let slots = Mutex([UInt64](repeating: 0, count: 1024))
+
+  /// The count of `key`'s slot.
+  func count(_ key: String) -> UInt64 {
+    slots.withLock { $0[Self.slot(key)] }
+  }
+
+  /// Counts a write of `key`.
+  func add(_ key: String) {
+    slots.withLock { $0[Self.slot(key)] &+= 1 }
+  }
+
+  private static func slot(_ key: String) -> Int {
+    key.hashValue & 1023
   }
 }
 

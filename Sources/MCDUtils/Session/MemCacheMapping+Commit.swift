@@ -129,15 +129,44 @@ extension MemCacheMapping {
       refresh(snapshot, now: now, on: connection)
       return
     }
-    var copies: SessionCopies
-    if let known = snapshot.copies {
-      copies = known
-    } else {
-      copies = try readCopies(on: connection, everyCopy: true)
-    }
     var target = snapshot.data
     var (created, version) = (snapshot.created, snapshot.version)
     var writes = 0
+    /// Reads the copies again and decides what to write over the newest, by the policy.
+    func readAgain() throws(MemCacheError) -> SessionCopies {
+      let copies = try readCopies(on: connection, everyCopy: true)
+      guard let stored = try copies.newestRecord() else {
+        // Gone since it was read: a session this request created is created again; one it
+        // loaded has expired or was removed, and stays so.
+        guard snapshot.isNew else { throw .sessionEnded }
+        return copies
+      }
+      guard !stored.isEnded, stored.epoch == snapshot.epoch else { throw .sessionEnded }
+      // Unchanged since it was read (the write failed for another reason, or the counter
+      // below was another session's): write the same again.
+      guard stored.version != version else { return copies }
+      switch settings.conflictPolicy {
+      case .fail:
+        throw .conflict(attempts: Swift.max(writes, 1))
+      case .overwrite:
+        target = snapshot.data
+      case .merge:
+        target = Self.apply(
+          Self.changes(from: snapshot.baseline, to: snapshot.data), to: stored.data.mapValue ?? [:])
+      }
+      (created, version) = (stored.created, stored.version)
+      return copies
+    }
+    var copies: SessionCopies
+    if let known = snapshot.copies,
+      proxy.sessionWrites.count(storageKey) == snapshot.writesSeen
+    {
+      copies = known
+    } else {
+      // Not read yet, or this process wrote the session since it was read: its CAS value is
+      // stale, and a write with it would only fail.
+      copies = try readAgain()
+    }
     while true {
       guard writes < settings.maximumWriteAttempts else { throw .conflict(attempts: writes) }
       writes += 1
@@ -151,27 +180,11 @@ extension MemCacheMapping {
         logger: proxy.logger)
       if written == .stored {
         version = record.version
+        proxy.sessionWrites.add(storageKey)
         break
       }
       settings.metrics.retries.increment()
-      copies = try readCopies(on: connection, everyCopy: true)
-      guard let stored = try copies.newestRecord() else {
-        // Gone since it was read: a session this request created is created again; one it
-        // loaded has expired or was removed, and stays so.
-        guard snapshot.isNew else { throw .sessionEnded }
-        continue
-      }
-      guard !stored.isEnded, stored.epoch == snapshot.epoch else { throw .sessionEnded }
-      switch settings.conflictPolicy {
-      case .fail:
-        throw .conflict(attempts: writes)
-      case .overwrite:
-        target = snapshot.data
-      case .merge:
-        target = Self.apply(
-          Self.changes(from: snapshot.baseline, to: snapshot.data), to: stored.data.mapValue ?? [:])
-      }
-      (created, version) = (stored.created, stored.version)
+      copies = try readAgain()
     }
     state.withLock { state in
       if state.data == snapshot.data { state.data = target }
@@ -199,6 +212,7 @@ extension MemCacheMapping {
         bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
         logger: proxy.logger)
       guard written == .stored else { return }
+      proxy.sessionWrites.add(storageKey)
       state.withLock { state in
         state.accessed = now
         state.version = record.version
@@ -242,7 +256,10 @@ extension MemCacheMapping {
       let written = try copies.write(
         bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
         logger: proxy.logger)
-      if written == .stored { return }
+      if written == .stored {
+        proxy.sessionWrites.add(storageKey)
+        return
+      }
       if attempt == attempts { throw .conflict(attempts: attempt) }
       copies = try readCopies(on: connection, everyCopy: true)
     }

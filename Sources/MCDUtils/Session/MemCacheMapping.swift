@@ -37,6 +37,8 @@ public final class MemCacheMapping: Sendable {
     /// The transaction this mapping joined, if any.
     var joined: Transaction?
     var invalidated = false
+    /// The proxy's count of this session's writes in this process when `copies` was read.
+    var writesSeen: UInt64 = 0
   }
 
   /// The browser id the session is stored under (after the configuration's key prefix): the
@@ -65,7 +67,8 @@ public final class MemCacheMapping: Sendable {
     self.state = Mutex(
       State(
         data: data, baseline: data, copies: copies, epoch: record.epoch, version: record.version,
-        isNew: isNew, created: record.created, accessed: record.accessed))
+        isNew: isNew, created: record.created, accessed: record.accessed,
+        writesSeen: proxy.sessionWrites.count(storageKey)))
   }
 
   // MARK: Dictionary API

@@ -314,8 +314,45 @@ private func seed(
     try first.commit()
     try second.commit()
     #expect(try container.get("browser1")?.contents == ["a": 1, "b": 2])
-    #expect(store.count("add") == 2)
+    // The second creator knows this process wrote the session since it looked: it reads it
+    // again and merges, instead of trying an `add` that would fail.
+    #expect(store.count("add") == 1)
+    #expect(store.count("cas") == 1)
     #expect(store.count("set") == 0)
+  }
+
+  @Test func aWriterThatKnowsItsCASIsStaleReadsAgainInsteadOfFailingAWrite() throws {
+    let (container, store) = makeUnitContainer(policy: .merge)
+    try seed(container, "browser1", ["start": 0])
+    let requests = (0..<3).map { _ in Transaction() }
+    for (index, request) in requests.enumerated() {
+      try Transaction.$current.withValue(request) {
+        try #require(try container.get("browser1"))["r\(index)"] = .int(Int64(index))
+      }
+    }
+    store.reset()
+    for request in requests { try request.commit() }
+    // One write each, none refused: the two later commits read the session again first.
+    #expect(store.count("cas") == 3)
+    #expect(store.count("get") == 2)
+    #expect(
+      try container.get("browser1")?.contents == ["start": 0, "r0": 0, "r1": 1, "r2": 2])
+  }
+
+  @Test func anotherProgramsWriteStillFailsTheCASAndIsMerged() throws {
+    let (container, store) = makeUnitContainer(policy: .merge)
+    let elsewhere = MemCacheSessionDataContainer(proxy: MemCacheProxy(store: store))
+    try seed(container, "browser1", ["start": 0])
+    let request = Transaction()
+    try Transaction.$current.withValue(request) {
+      try #require(try container.get("browser1"))["mine"] = 1
+    }
+    // Another process (its own proxy) writes meanwhile: nothing here can know.
+    try withTransaction { _ in try #require(try elsewhere.get("browser1"))["theirs"] = 2 }
+    store.reset()
+    try request.commit()
+    #expect(store.count("cas") == 2, "one refused, one after reading again")
+    #expect(try container.get("browser1")?.contents == ["start": 0, "mine": 1, "theirs": 2])
   }
 }
 
