@@ -186,7 +186,10 @@ public final class MemCacheSessionDataContainer: Sendable {
     _ browserId: String, _ key: String, _ copies: SessionCopies, _ proxy: MemCacheProxy,
     _ cache: TransactionReadCache?
   ) throws(MemCacheError) -> (Found, MemCacheMapping?) {
-    guard let record = try copies.newestRecord(), !record.isEnded else {
+    let now = Date()
+    guard let record = try copies.newestRecord(), !record.isEnded,
+      !isOutlived(record, now: now)
+    else {
       let found = Found(mapping: nil, copies: copies)
       cache?.store(session: found, forKey: key)
       return (found, nil)
@@ -198,7 +201,7 @@ public final class MemCacheSessionDataContainer: Sendable {
       key: browserId, storageKey: key, proxy: proxy, settings: settings, record: record,
       copies: copies, isNew: false)
     cache?.store(session: Found(mapping: session, copies: nil), forKey: key)
-    guard session.isRefreshDue(record.accessed, now: Date()) else {
+    guard session.isRefreshDue(record.accessed, now: now) else {
       return (Found(mapping: session), nil)
     }
     guard let transaction = Transaction.current else { return (Found(mapping: session), session) }
@@ -207,6 +210,18 @@ public final class MemCacheSessionDataContainer: Sendable {
     session.joinOrForget(transaction)
     return (Found(mapping: session), nil)
   }
+
+  /// Whether `record` was last written longer ago than the timeout allows, by more than
+  /// ``clockSkewAllowance``: memcached would have dropped it, so it is an old copy written back
+  /// (a replay), and is taken as absent.
+  private func isOutlived(_ record: SessionRecord, now: Date) -> Bool {
+    let age = Duration(saturatingSeconds: now.timeIntervalSince(record.accessed))
+    return age > settings.timeout + Self.clockSkewAllowance
+  }
+
+  /// How far the clocks of the hosts that share the sessions may disagree before a session
+  /// one of them wrote looks outlived to another: 5 minutes.
+  static let clockSkewAllowance = Duration.seconds(300)
 
   /// A new empty session for `browserId`, over what the copies hold (nothing, or a session
   /// that ended, whose epoch the new one follows), joined to the current transaction.

@@ -386,6 +386,34 @@ private func seed(
     // The stored time was 2 s old; the refresh made it now (with room for a loaded machine).
     #expect(Date().timeIntervalSince(session.lastAccessed) < 1)
   }
+
+  @Test func aCopyWrittenBackAfterItsTimeoutIsNoSession() throws {
+    // A copy last written longer ago than the timeout (and the clock allowance) can only be an
+    // old copy written back: memcached would have dropped it.
+    let (container, store) = makeUnitContainer(timeout: .seconds(60))
+    let proxy = try #require(container.proxy)
+    let stale = Date().addingTimeInterval(-(60 + 300 + 5))
+    let record = SessionRecord(
+      epoch: 3, version: 9, created: stale, accessed: stale, data: ["user": "admin"])
+    let (bytes, flags) = try proxy.encode(record, key: "browser1")
+    try store.set("browser1", value: bytes, flags: flags, expiration: .after(.seconds(3600)))
+    #expect(try container.get("browser1") == nil)
+    // A new session there follows it, so the old copy can never win again.
+    let session = try container.newOrExisting("browser1")
+    #expect(session.contents.isEmpty)
+    session["user"] = "alice"
+    try session.save()
+    let stored = try #require(try store.get("browser1"))
+    #expect(try SessionRecord(item: stored, key: "browser1", proxy: proxy).epoch == 4)
+    // Within the allowance, it is the session.
+    let recent = Date().addingTimeInterval(-(60 + 200))
+    let kept = SessionRecord(
+      epoch: 0, version: 1, created: recent, accessed: recent, data: ["user": "bob"])
+    let (keptBytes, keptFlags) = try proxy.encode(kept, key: "browser2")
+    try store.set(
+      "browser2", value: keptBytes, flags: keptFlags, expiration: .after(.seconds(3600)))
+    #expect(try container.get("browser2")?["user"] == "bob")
+  }
 }
 
 @Suite("Which session commits talk to memcached")
