@@ -61,9 +61,6 @@ extension Application {
       return proxy
     }
 
-    /// The store, or `nil` while none is configured.
-    var configuredProxy: MemCacheProxy? { box.proxy.withLock { $0 } }
-
     private var box: Box {
       let lock = application.locks.lock(for: Key.self)
       lock.lock()

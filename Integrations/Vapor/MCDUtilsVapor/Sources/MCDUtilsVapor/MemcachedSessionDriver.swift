@@ -80,7 +80,8 @@ public struct MemcachedSessionDriver: AsyncSessionDriver {
     }
     let handed = SessionEntries.strings(mapping.contents)
     request.keepLoadedSession(
-      LoadedSession(id: sessionID.string, transaction: transaction, mapping: mapping, handed: handed),
+      LoadedSession(
+        id: sessionID.string, transaction: transaction, mapping: mapping, handed: handed),
       for: container)
     return SessionData(initialData: handed)
   }

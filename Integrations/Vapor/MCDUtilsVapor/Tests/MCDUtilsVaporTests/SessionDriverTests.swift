@@ -205,7 +205,8 @@ struct SessionDriverTests {
           let issued = try #require(sessionCookie(response))
           #expect(sessionID(issued) != forged)
         }
-        #expect(try await app.memcached.proxy.get("not-a-session", as: String.self) == "a cache entry")
+        #expect(
+          try await app.memcached.proxy.get("not-a-session", as: String.self) == "a cache entry")
       }
     }
   }
@@ -247,7 +248,8 @@ struct SessionDriverTests {
         timeToLive: .seconds(4), resolution: .seconds(1))
       try await withSessionsApp(testConfiguration(processes), sessions: sessions) { app in
         let tester = try app.testing()
-        let cookie = try #require(sessionCookie(try await tester.sendRequest(.POST, "login?user=ida")))
+        let cookie = try #require(
+          sessionCookie(try await tester.sendRequest(.POST, "login?user=ida")))
         // Read-only requests for 8 s, twice the time to live: each refreshes the session.
         let start = ContinuousClock.now
         while ContinuousClock.now - start < .seconds(8) {
@@ -271,9 +273,9 @@ struct SessionDriverTests {
       let configuration = testConfiguration(processes)
       try await withSessionsApp(configuration) { app in
         let tester = try app.testing()
-        let cookie = try #require(sessionCookie(try await tester.sendRequest(.POST, "login?user=jo")))
-        let pid = try #require(processes[0].pid)
-        kill(pid, SIGSTOP)
+        let cookie = try #require(
+          sessionCookie(try await tester.sendRequest(.POST, "login?user=jo")))
+        await processes[0].freeze()
         do {
           let read = try await tester.sendRequest(.GET, "read", headers: cookie)
           #expect(read.status == .serviceUnavailable)
@@ -283,10 +285,10 @@ struct SessionDriverTests {
           let fresh = try await tester.sendRequest(.POST, "login?user=kim")
           #expect(fresh.status == .serviceUnavailable)
         } catch {
-          kill(pid, SIGCONT)
+          processes[0].thaw()
           throw error
         }
-        kill(pid, SIGCONT)
+        processes[0].thaw()
         // Once the node answers again, the session is there, unchanged.
         let back = try await eventually(within: 30) {
           try await tester.sendRequest(.GET, "read", headers: cookie).body.string
