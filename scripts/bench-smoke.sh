@@ -67,7 +67,8 @@ log "benchmark smoke run: $rows rows, none with errors"
 
 # Each exits non-zero when an operation fails.
 for name in session_write session_read sess_write_emul sess_read_emul codec_encode codec_decode \
-  codec_struct_encode codec_struct_decode get_100 set_100 session_write_r1 session_read_r1; do
+  codec_struct_encode codec_struct_decode get_100 set_100 session_write_r1 session_read_r1 \
+  session_write_sealed session_read_sealed; do
   Benchmarks/.build/release/mcdutils-profile --servers "$servers" --case "$name" --count 20
 done
 log "profile smoke run: every case ran without errors"

@@ -11,11 +11,12 @@ struct SessionRequests: Sendable {
   /// The size of a stored session, in bytes.
   let sessionSize: Int
 
-  /// Opens a pool on `configuration` and stores the sessions `sess-0` to `sess-99`.
-  init(configuration: MemcachedConfiguration) throws {
+  /// Opens a pool on `configuration` and stores the sessions `sess-0` to `sess-99`, sealed
+  /// with `sealing` when it is given.
+  init(configuration: MemcachedConfiguration, sealing: SealingKeyRing? = nil) throws {
     let pool = try MemcachedPool(configuration: configuration)
     self.pool = pool
-    proxy = MemCacheProxy(store: pool)
+    proxy = MemCacheProxy(store: pool, sealing: sealing)
     let container = MemCacheSessionDataContainer(proxy: proxy)
     self.container = container
     for index in 0..<100 {
@@ -85,6 +86,8 @@ final class SessionCases: Sendable {
   let sessions: SessionRequests
   /// The same servers with `replicas = 1`; `nil` with one server.
   let replicated: SessionRequests?
+  /// The same servers, without replicas, with every session sealed (AES-GCM).
+  let sealed: SessionRequests
   let zcache: MemCacheZCache
   let count: Int
   let page = CacheablePath(["site", "folder", "document-42"])
@@ -98,6 +101,9 @@ final class SessionCases: Sendable {
     configuration.keyPrefix = "bench:"
     configuration.replicas = 0
     sessions = try SessionRequests(configuration: configuration)
+    var sealedConfiguration = configuration
+    sealedConfiguration.keyPrefix = "bench:sealed:"
+    sealed = try SessionRequests(configuration: sealedConfiguration, sealing: Self.randomRing())
     if configuration.servers.count >= 2 {
       configuration.keyPrefix = "bench:r1:"
       configuration.replicas = 1
@@ -151,6 +157,10 @@ final class SessionCases: Sendable {
         }
       },
     ]
+    cases += [
+      sessionCase("session_write_sealed", sealed, SessionRequests.write),
+      sessionCase("session_read_sealed", sealed, SessionRequests.read),
+    ]
     if let replicated {
       cases += [
         sessionCase("session_write_r1", replicated, SessionRequests.write),
@@ -186,6 +196,13 @@ final class SessionCases: Sendable {
     ]
     cases += zcacheCases()
     return cases
+  }
+
+  /// A ring of one random key, as a key file gives it.
+  private static func randomRing() throws -> SealingKeyRing {
+    var generator = SystemRandomNumberGenerator()
+    let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    return try SealingKeyRing(keyFileContents: Data(key).base64EncodedString())
   }
 
   /// zcache_set, zcache_get and zcache_invalidate: a 4 KiB page under ten request variants.
