@@ -72,20 +72,35 @@ struct PoolTests {
 
   @Test func aBorrowerWaitsAtMostTheCheckoutTimeout() async throws {
     try await withMemcached { servers in
-      let pool = try makePool(servers.map(\.server)) {
-        $0.poolSize = 1
-        $0.poolCheckoutTimeout = .milliseconds(200)
+      /// A pool of one connection, held by another thread.
+      func heldPool(_ timeout: Duration) throws -> (MemcachedPool, DispatchSemaphore) {
+        let pool = try makePool(servers.map(\.server)) {
+          $0.poolSize = 1
+          $0.poolCheckoutTimeout = timeout
+        }
+        return (pool, holdTheOnlyConnection(of: pool))
       }
-      let release = holdTheOnlyConnection(of: pool)
-      let start = ContinuousClock.now
-      let error = await #expect(throws: MemcachedError.self) { try await pool.get("k") }
-      #expect(error?.returnCode == .poolTimeout)
-      // The configured 200 ms, with room for a loaded machine; the default would be 5 s.
-      #expect(ContinuousClock.now - start < .seconds(4))
-      let syncError = #expect(throws: MemcachedError.self) { try pool.withConnection { _ in } }
+      // Borrowers of a pool with a 200 ms timeout and of one with 3 s (the default is 5 s)
+      // start together: the first gives up first, however slow a loaded machine makes both.
+      let (short, releaseShort) = try heldPool(.milliseconds(200))
+      let (long, releaseLong) = try heldPool(.seconds(3))
+      final class Order: Sendable { let names = Mutex<[String]>([]) }
+      let order = Order()
+      await withTaskGroup(of: Void.self) { group in
+        for (name, pool) in [("short", short), ("long", long)] {
+          group.addTask {
+            let error = await #expect(throws: MemcachedError.self) { try await pool.get("k") }
+            #expect(error?.returnCode == .poolTimeout, "\(name)")
+            order.names.withLock { $0.append(name) }
+          }
+        }
+      }
+      #expect(order.names.withLock { $0 } == ["short", "long"])
+      let syncError = #expect(throws: MemcachedError.self) { try short.withConnection { _ in } }
       #expect(syncError?.returnCode == .poolTimeout)
-      release.signal()
-      #expect(try await pool.get("k") == nil)
+      releaseShort.signal()
+      releaseLong.signal()
+      #expect(try await short.get("k") == nil)
     }
   }
 

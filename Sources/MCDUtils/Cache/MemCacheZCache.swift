@@ -50,7 +50,7 @@ public final class MemCacheZCache: Sendable {
   ) {
     self.init(
       store: store, requestNames: requestNames, defaultMaxAge: defaultMaxAge, tuning: tuning,
-      sealing: sealing, logger: logger, shared: MemCacheZCacheSharedState())
+      sealing: sealing, logger: logger, shared: MemCacheZCacheSharedState(name: ""))
   }
 
   init(

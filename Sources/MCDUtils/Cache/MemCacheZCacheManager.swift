@@ -31,7 +31,7 @@ public struct MemCacheZCacheManager: Sendable {
   /// Receives store failures and unreadable entries.
   public var logger: Logger
   private var sortedRequestNames: [String]
-  private let shared = MemCacheZCacheSharedState()
+  private let shared: MemCacheZCacheSharedState
 
   /// The request values that vary cache keys (the original's `request_names`), always sorted by
   /// code point, as the original sorts them.
@@ -49,6 +49,7 @@ public struct MemCacheZCacheManager: Sendable {
   ) {
     self.id = id
     self.title = title
+    self.shared = MemCacheZCacheSharedState(name: id.isEmpty ? title : id)
     self.store = store
     self.defaultMaxAge = defaultMaxAge
     self.tuning = tuning

@@ -50,8 +50,15 @@ final class MemCacheZCacheSharedState: Sendable {
   private let generations = Mutex([String: RememberedGeneration]())
   private let clock = ContinuousClock()
 
-  private let counters = Dictionary(
-    uniqueKeysWithValues: CacheEvent.allCases.map { ($0, Counter(label: $0.metricLabel)) })
+  private let counters: [CacheEvent: Counter]
+
+  /// The state of the caches named `name` (the `cache` dimension of their metrics).
+  init(name: String) {
+    counters = Dictionary(
+      uniqueKeysWithValues: CacheEvent.allCases.map {
+        ($0, Counter(label: $0.metricLabel, dimensions: [("cache", name)]))
+      })
+  }
 
   /// Counts an event in the statistics and the metrics.
   func record(_ event: CacheEvent) {
