@@ -22,36 +22,10 @@ if [ "${BENCH_SMOKE_MICRO:-0}" = 1 ]; then
     --filter 'MemcachedKey|cas' --quiet --no-progress
 fi
 
-pids=()
-trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
-
-# start_memcached: starts a memcached on a free port, adds its pid to pids and sets port.
-start_memcached() {
-  local candidate pid
-  for _ in $(seq 1 20); do
-    candidate=$((20000 + RANDOM % 40000))
-    if (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then continue; fi
-    memcached -u nobody -l 127.0.0.1 -p "$candidate" -U 0 -t 1 >/dev/null 2>&1 &
-    pid=$!
-    for _ in $(seq 1 100); do
-      if (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        pids+=("$pid")
-        port=$candidate
-        return 0
-      fi
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.05
-    done
-    kill "$pid" 2>/dev/null || true
-  done
-  log "could not start memcached"
-  return 1
-}
-
-start_memcached
-first=$port
-start_memcached
-servers="127.0.0.1:$first,127.0.0.1:$port"
+trap stop_started EXIT
+start_memcached_node
+start_memcached_node
+servers="$(IFS=,; echo "${MEMCACHED_NODES[*]}")"
 
 log "mcdutils-bench --servers $servers --scale 0.01 --reps 1"
 output="$(Benchmarks/.build/release/mcdutils-bench --servers "$servers" --reps 1 --scale 0.01)"

@@ -14,57 +14,19 @@ log "swift build --product mcdutils"
 swift build --scratch-path "$SCRATCH_PATH" --product mcdutils
 BIN_PATH="$(swift build --scratch-path "$SCRATCH_PATH" --show-bin-path)"
 
-NODE_PIDS=()
-NODE_ADDRESSES=()
-
 stop_nodes() {
-  local pid
-  for pid in "${NODE_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${NODE_PIDS[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ "${#NODE_PIDS[@]}" -gt 0 ]; then
-    log "stopped ${#NODE_PIDS[@]} memcached nodes"
+  local count=${#STARTED_PIDS[@]}
+  stop_started
+  if [ "$count" -gt 0 ]; then
+    log "stopped $count memcached nodes"
   fi
-  NODE_PIDS=()
 }
 trap stop_nodes EXIT
 
-# start_node: starts memcached on a free loopback port and waits until it accepts connections.
-# A port that is taken makes memcached exit at once, and another port is tried.
-start_node() {
-  local attempt port pid
-  for attempt in $(seq 1 20); do
-    port=$((20000 + RANDOM % 40000))
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      continue # something listens there already
-    fi
-    memcached -u nobody -l 127.0.0.1 -p "$port" -U 0 -t 1 >/dev/null 2>&1 &
-    pid=$!
-    for _ in $(seq 1 100); do
-      if ! kill -0 "$pid" 2>/dev/null; then
-        break
-      fi
-      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        NODE_PIDS+=("$pid")
-        NODE_ADDRESSES+=("127.0.0.1:$port")
-        return 0
-      fi
-      sleep 0.05
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  log "could not start memcached on a free loopback port"
-  return 1
-}
-
 for _ in $(seq 1 "$NODE_COUNT"); do
-  start_node
+  start_memcached_node
 done
-MCDUTILS_SERVERS="$(IFS=,; echo "${NODE_ADDRESSES[*]}")"
+MCDUTILS_SERVERS="$(IFS=,; echo "${MEMCACHED_NODES[*]}")"
 export MCDUTILS_SERVERS
 log "started $NODE_COUNT memcached nodes: MCDUTILS_SERVERS=$MCDUTILS_SERVERS"
 
