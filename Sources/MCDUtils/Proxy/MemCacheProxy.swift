@@ -81,6 +81,7 @@ public final class MemCacheProxy: Sendable {
   ///   - servers: the server lines.
   ///   - configure: changes to the default `MemcachedConfiguration`, such as a key
   ///     prefix or timeouts.
+  ///   - sealing: the keys to seal values with; `nil` stores them unsealed.
   ///   - logger: where the proxy logs.
   /// - Throws: ``MemCacheError/storeFailed(_:)`` quoting the first bad line, or for an invalid
   ///   configuration.

@@ -70,7 +70,7 @@ public enum ValueFormat {
   }
 
   /// Envelope bytes and flags for the payload `body` writes, as
-  /// ``encode(_:compressionThreshold:sealing:key:)-5pmr1`` makes them for a tree.
+  /// ``encode(_:compressionThreshold:sealing:key:)-(SessionValue,_,_,_)`` makes them for a tree.
   static func write(
     compressionThreshold: Int = defaultCompressionThreshold, sealing: SealingKeyRing?,
     key: @autoclosure () -> String,
@@ -82,7 +82,7 @@ public enum ValueFormat {
   }
 
   /// Encodes any `Encodable` value through ``SessionValueEncoder`` (a `SessionValue` passes
-  /// unchanged), as ``encode(_:compressionThreshold:sealing:key:)-5pmr1`` does a tree.
+  /// unchanged), as ``encode(_:compressionThreshold:sealing:key:)-(SessionValue,_,_,_)`` does a tree.
   ///
   /// - Throws: `EncodingError` from the encoder, ``SessionValueNestingError`` for a value that
   ///   nests too deep (a reference cycle does), or ``SessionValueFormatError`` for values the
