@@ -9,10 +9,6 @@ import Memcached
 import MemcachedTestSupport
 import Testing
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 /// With memcached unreachable the driver throws and the application answers 503: a session
 /// that cannot be read is not a missing session (which would log the user out).
 struct OutageTests {
@@ -20,9 +16,8 @@ struct OutageTests {
     try await withDriver { persist, processes in
       let key = uniqueKey()
       try await persist.set(key: key, value: "kept", expires: .seconds(60))
-      let frozen = try #require(processes[0].pid)
-      kill(frozen, SIGSTOP)
-      defer { kill(frozen, SIGCONT) }
+      await processes[0].freeze()
+      defer { processes[0].thaw() }
       let calls: [(String, @Sendable () async throws -> Void)] = [
         ("get", { _ = try await persist.get(key: key, as: String.self) }),
         ("getWithTTL", { _ = try await persist.getWithTTL(key: key, as: String.self) }),
@@ -55,10 +50,9 @@ struct OutageTests {
         let me = try await client.execute(uri: "/me", method: .get, headers: cookieHeaders(cookie))
         #expect(me.text == "ada 0")
 
-        let frozen = try #require(processes[0].pid)
-        kill(frozen, SIGSTOP)
+        await processes[0].freeze()
         var resumed = false
-        defer { if !resumed { kill(frozen, SIGCONT) } }
+        defer { if !resumed { processes[0].thaw() } }
         let runsBefore = runs.count
         for _ in 0..<3 {
           let response = try await client.execute(
@@ -74,7 +68,7 @@ struct OutageTests {
         let newLogin = try await client.execute(uri: "/login/bob", method: .post)
         #expect(newLogin.status == .serviceUnavailable)
 
-        kill(frozen, SIGCONT)
+        processes[0].thaw()
         resumed = true
         // The node is probed back within about a second; allow a loaded machine much longer.
         let deadline = ContinuousClock.now + .seconds(30)
@@ -109,9 +103,8 @@ struct OutageTests {
       try await Application(router: router).test(.router) { client in
         let cookie = try #require(
           try await client.execute(uri: "/login", method: .post).sessionCookie)
-        let frozen = try #require(processes[0].pid)
-        kill(frozen, SIGSTOP)
-        defer { kill(frozen, SIGCONT) }
+        await processes[0].freeze()
+        defer { processes[0].thaw() }
         // SessionMiddleware swallows the failed load and the handler answers 401; the driver
         // reported the outage, so the answer is 503 all the same.
         let me = try await client.execute(uri: "/me", method: .get, headers: cookieHeaders(cookie))
@@ -133,9 +126,8 @@ struct OutageTests {
       }
       try await Application(router: router).test(.router) { client in
         #expect(try await client.execute(uri: "/count", method: .post).text == "1")
-        let frozen = try #require(processes[0].pid)
-        kill(frozen, SIGSTOP)
-        defer { kill(frozen, SIGCONT) }
+        await processes[0].freeze()
+        defer { processes[0].thaw() }
         let response = try await client.execute(uri: "/count", method: .post)
         #expect(response.status == .serviceUnavailable)
         #expect(response.headers[.retryAfter] == nil)
