@@ -69,12 +69,15 @@ public struct SealingKeyRing: Sendable {
   /// ciphertext and tag.
   func seal(_ plaintext: [UInt8], authenticating associatedData: [UInt8]) -> [UInt8] {
     let newest = keys[0]
-    // AES-GCM with a fresh random nonce cannot fail with a 256-bit key.
+    // AES-GCM with a fresh random 12-byte nonce cannot fail with a 256-bit key, and its
+    // combined form exists for that nonce size.
     let box = try! AES.GCM.seal(plaintext, using: newest.key, authenticating: associatedData)
-    var sealed = withUnsafeBytes(of: newest.id.bigEndian) { Array($0) }
-    sealed.append(contentsOf: box.nonce)
-    sealed.append(contentsOf: box.ciphertext)
-    sealed.append(contentsOf: box.tag)
+    // nonce, ciphertext and tag in one buffer: the envelope's layout after the key id.
+    let combined = box.combined!
+    var sealed: [UInt8] = []
+    sealed.reserveCapacity(4 + combined.count)
+    withUnsafeBytes(of: newest.id.bigEndian) { sealed.append(contentsOf: $0) }
+    combined.withUnsafeBytes { sealed.append(contentsOf: $0) }
     return sealed
   }
 
@@ -86,10 +89,14 @@ public struct SealingKeyRing: Sendable {
     let id = sealed.loadUnaligned(as: UInt32.self).bigEndian
     guard let key = keys.first(where: { $0.id == id }) else { throw .unknownSealingKey(id: id) }
     do {
-      let box = try AES.GCM.SealedBox(
-        nonce: AES.GCM.Nonce(data: sealed[4..<16]), ciphertext: sealed[16..<(sealed.count - 16)],
-        tag: sealed[(sealed.count - 16)...])
-      return Array(try AES.GCM.open(box, using: key.key, authenticating: associatedData))
+      // The bytes after the key id are nonce, ciphertext and tag: the combined form, read in
+      // place (the data does not outlive this call).
+      let combined = Data(
+        bytesNoCopy: UnsafeMutableRawPointer(mutating: sealed.baseAddress! + 4),
+        count: sealed.count - 4, deallocator: .none)
+      let opened = try AES.GCM.open(
+        AES.GCM.SealedBox(combined: combined), using: key.key, authenticating: associatedData)
+      return opened.withUnsafeBytes { Array($0) }
     } catch {
       throw .sealNotOpened
     }

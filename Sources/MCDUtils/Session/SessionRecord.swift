@@ -170,7 +170,11 @@ struct SessionRecord: Sendable, Equatable {
         field = value
       }
       func matches(_ literal: StaticString) -> Bool {
-        literal.withUTF8Buffer { $0.elementsEqual(name) }
+        // memcmp: a fraction of what elementsEqual costs on this path.
+        literal.withUTF8Buffer { bytes in
+          guard let literal = bytes.baseAddress, let other = name.baseAddress else { return false }
+          return bytes.count == name.count && memcmp(literal, other, bytes.count) == 0
+        }
       }
       switch name.count {
       case 1 where name[0] == UInt8(ascii: "v"): try take(&shape)
