@@ -76,12 +76,11 @@ enum CacheStorageKey {
 
   /// The SHA-256 digest of `bytes`, in lowercase hex.
   static func hexDigest(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
     var text: [UInt8] = []
     text.reserveCapacity(64)
     for byte in SHA256.hash(data: Array(bytes)) {
-      text.append(digits[Int(byte >> 4)])
-      text.append(digits[Int(byte & 0x0F)])
+      text.append(hexDigit(byte >> 4, uppercase: false))
+      text.append(hexDigit(byte & 0x0F, uppercase: false))
     }
     return String(decoding: text, as: UTF8.self)
   }
@@ -97,17 +96,22 @@ enum CacheStorageKey {
   /// Appends `part` with every byte that is a separator, `%` or not allowed in a memcached key
   /// written as `%XX`.
   private static func append(_ part: String, to key: inout [UInt8]) {
-    let hex = Array("0123456789ABCDEF".utf8)
     for byte in part.utf8 {
       switch byte {
       case 0...0x20, 0x7F, UInt8(ascii: "%"), UInt8(ascii: "/"), UInt8(ascii: "|"),
         UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "#"):
         key.append(UInt8(ascii: "%"))
-        key.append(hex[Int(byte >> 4)])
-        key.append(hex[Int(byte & 0x0F)])
+        key.append(hexDigit(byte >> 4, uppercase: true))
+        key.append(hexDigit(byte & 0x0F, uppercase: true))
       default:
         key.append(byte)
       }
     }
+  }
+
+  /// The ASCII hexadecimal digit of `value` (0 to 15).
+  private static func hexDigit(_ value: UInt8, uppercase: Bool) -> UInt8 {
+    value < 10
+      ? UInt8(ascii: "0") + value : (uppercase ? UInt8(ascii: "A") : UInt8(ascii: "a")) + value - 10
   }
 }
