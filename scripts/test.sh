@@ -28,36 +28,34 @@ for module in msgpack cryptography; do
   }
 done
 
-log "swift format lint --strict --recursive Sources Tests"
-swift format lint --strict --recursive Sources Tests
-
-log "swift build --build-tests"
 BUILD_LOG="$(mktemp)"
 trap 'rm -f "$BUILD_LOG"' EXIT
-swift build --scratch-path "$SCRATCH_PATH" --build-tests 2>&1 | tee "$BUILD_LOG"
-if grep -E "^$(pwd)/(Sources|Tests)/.*: warning:" "$BUILD_LOG"; then
-  log "the build has warnings (above)"
-  exit 1
-fi
 
-log "swift test"
-swift test --scratch-path "$SCRATCH_PATH"
+# check_package DIR [SWIFTPM OPTIONS...]: the formatting of DIR's Sources and Tests, a build with
+# the tests that fails on a warning in them, and the tests.
+check_package() {
+  local dir="$1"
+  shift
+  log "swift format lint --strict --recursive $dir/Sources $dir/Tests"
+  swift format lint --strict --recursive "$dir/Sources" "$dir/Tests"
+  log "swift build $* --build-tests"
+  swift build "$@" --build-tests 2>&1 | tee "$BUILD_LOG"
+  if grep -E "^$(cd "$dir" && pwd)/(Sources|Tests)/.*: warning:" "$BUILD_LOG"; then
+    log "the build of $dir has warnings (above)"
+    exit 1
+  fi
+  log "swift test $*"
+  swift test "$@"
+}
+
+check_package . --scratch-path "$SCRATCH_PATH"
 
 # The framework packages, each a package of its own that builds its own dependencies (a first
-# build of Hummingbird or Vapor takes minutes): formatting, a build without warnings in our
-# code, and their tests against memcached servers the tests start. MCDUTILS_SKIP_INTEGRATIONS=1
-# leaves them out, for a quick run of the core alone.
+# build of Hummingbird or Vapor takes minutes), checked the same way against memcached servers
+# their tests start. MCDUTILS_SKIP_INTEGRATIONS=1 leaves them out, for a quick run of the core
+# alone.
 if [ "${MCDUTILS_SKIP_INTEGRATIONS:-0}" != 1 ]; then
   for package in Integrations/Hummingbird/MCDUtilsHummingbird Integrations/Vapor/MCDUtilsVapor; do
-    log "swift format lint --strict --recursive $package/Sources $package/Tests"
-    swift format lint --strict --recursive "$package/Sources" "$package/Tests"
-    log "swift build --package-path $package --build-tests"
-    swift build --package-path "$package" --build-tests 2>&1 | tee "$BUILD_LOG"
-    if grep -E "^$(pwd)/$package/(Sources|Tests)/.*: warning:" "$BUILD_LOG"; then
-      log "the build of $package has warnings (above)"
-      exit 1
-    fi
-    log "swift test --package-path $package"
-    swift test --package-path "$package"
+    check_package "$package" --package-path "$package"
   done
 fi

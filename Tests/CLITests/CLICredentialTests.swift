@@ -20,16 +20,7 @@ private let users = [username: password]
 private func runCLI(
   _ arguments: [String], password: String?, input: String? = nil
 ) async throws -> CLIRun {
-  var environment = ProcessInfo.processInfo.environment
-  environment["MCDUTILS_SERVERS"] = nil
-  environment[passwordVariable] = password
-  let result = try await runChildProcess(
-    try mcdutilsBinary(), arguments: arguments, environment: environment,
-    input: input.map { Data($0.utf8) })
-  return CLIRun(
-    status: result.status,
-    stdout: String(decoding: result.stdout, as: UTF8.self),
-    stderr: String(decoding: result.stderr, as: UTF8.self))
+  try await runCLI(arguments, settings: [passwordVariable: password], input: input)
 }
 
 private let passwordVariable = "MCDUTILS_PASSWORD"

@@ -17,12 +17,15 @@ struct CLIRun {
 }
 
 /// Runs the built `mcdutils` binary with the arguments, without `MCDUTILS_SERVERS` in its
-/// environment unless `environmentServers` gives it.
+/// environment unless `environmentServers` gives it, and with the `settings` given (a `nil`
+/// value unsets the variable).
 func runCLI(
-  _ arguments: [String], environmentServers: String? = nil, input: String? = nil
+  _ arguments: [String], environmentServers: String? = nil,
+  settings: [String: String?] = [:], input: String? = nil
 ) async throws -> CLIRun {
   var environment = ProcessInfo.processInfo.environment
   environment["MCDUTILS_SERVERS"] = environmentServers
+  for (name, value) in settings { environment[name] = value }
   let result = try await runChildProcess(
     try mcdutilsBinary(), arguments: arguments, environment: environment,
     input: input.map { Data($0.utf8) })
