@@ -71,13 +71,16 @@ extension MemcachedClient {
     guard count > 1, nodeCount > 1 else { return [first] }
     var others: [(weight: UInt32, node: Int)] = []
     others.reserveCapacity(nodeCount - 1)
-    let name = UnsafeBufferPointer(start: key, count: keyLength)
+    let suffixes = rankingSuffixes ?? makeRankingSuffixes()
     for node in 0..<nodeCount where node != first {
-      var seed = Array(name)
-      seed.append(0x23)  // "#"
-      seed.append(contentsOf: configuration.servers[node].description.utf8CString.dropLast())
-      let weight = seed.withUnsafeBufferPointer {
-        memcached_generate_hash_value($0.baseAddress, $0.count, MEMCACHED_HASH_MD5)
+      // The weight hashes the key, "#" and the node's description, in a buffer on the stack.
+      let suffix = suffixes[node]
+      let weight = withUnsafeTemporaryAllocation(
+        of: CChar.self, capacity: keyLength + suffix.count
+      ) { seed in
+        _ = seed.initialize(from: UnsafeBufferPointer(start: key, count: keyLength))
+        _ = UnsafeMutableBufferPointer(rebasing: seed[keyLength...]).initialize(from: suffix)
+        return memcached_generate_hash_value(seed.baseAddress, seed.count, MEMCACHED_HASH_MD5)
       }
       others.append((weight, node))
     }
@@ -99,6 +102,14 @@ extension MemcachedClient {
     }
     guard health.anyDown else { return nil }
     return try reroute(key, keyLength)
+  }
+
+  private func makeRankingSuffixes() -> [[CChar]] {
+    let suffixes = configuration.servers.map { server in
+      [0x23] + Array(server.description.utf8CString.dropLast())  // "#"
+    }
+    rankingSuffixes = suffixes
+    return suffixes
   }
 
   private func reroute(_ key: UnsafePointer<CChar>, _ keyLength: Int) throws -> Int? {

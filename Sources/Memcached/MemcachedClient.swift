@@ -34,6 +34,9 @@ public final class MemcachedClient: MemcachedOperations {
   var pinnedNode: Int?
   /// For each node, a group key that libmemcached's hash sends to that node, made on first use.
   var groupKeys: [[CChar]]?
+  /// For each node, what its rendezvous weight hashes after the key ("#" and the server's
+  /// description), made on first use.
+  var rankingSuffixes: [[CChar]]?
 
   /// Creates a client. No connection is opened until the first operation.
   ///
