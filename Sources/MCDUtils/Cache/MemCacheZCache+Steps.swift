@@ -43,7 +43,7 @@ extension MemCacheZCache {
     do {
       entry = try ValueFormat.decode(
         StoredCacheEntry<Value>.self, from: item.value, flags: item.flags, sealing: sealing,
-        key: self.store.keyPrefix + keys.entry)
+        key: self.store.prefixedKey(keys.entry))
     } catch {
       logger.debug(
         "unreadable cache entry treated as a miss",
@@ -135,7 +135,7 @@ extension MemCacheZCache {
     do {
       (bytes, flags) = try ValueFormat.encode(
         entry, compressionThreshold: tuning.compressionThreshold, sealing: sealing,
-        key: self.store.keyPrefix + keys.entry)
+        key: self.store.prefixedKey(keys.entry))
     } catch {
       throw MemCacheError.encoding(error)
     }

@@ -134,7 +134,7 @@ public final class MemCacheProxy: Sendable {
     bytes: [UInt8], flags: UInt32
   ) {
     try checked {
-      try ValueFormat.encode(value, sealing: sealing, key: self.store.keyPrefix + key)
+      try ValueFormat.encode(value, sealing: sealing, key: self.store.prefixedKey(key))
     }
   }
 
@@ -143,7 +143,7 @@ public final class MemCacheProxy: Sendable {
     bytes: [UInt8], flags: UInt32
   ) {
     try checked {
-      try ValueFormat.write(sealing: sealing, key: self.store.keyPrefix + key) {
+      try ValueFormat.write(sealing: sealing, key: self.store.prefixedKey(key)) {
         writer throws(SessionValueFormatError) in try record.write(to: &writer)
       }
     }
@@ -171,7 +171,7 @@ public final class MemCacheProxy: Sendable {
   {
     do {
       return try ValueFormat.decode(
-        type, from: item.value, flags: item.flags, sealing: sealing, key: store.keyPrefix + key)
+        type, from: item.value, flags: item.flags, sealing: sealing, key: store.prefixedKey(key))
     } catch {
       throw MemCacheError.wrapping(error)
     }

@@ -111,7 +111,7 @@ struct SessionRecord: Sendable, Equatable {
     let isMap: Bool
     do {
       isMap = try ValueFormat.read(
-        item.value, flags: item.flags, sealing: proxy.sealing, key: proxy.store.keyPrefix + key
+        item.value, flags: item.flags, sealing: proxy.sealing, key: proxy.store.prefixedKey(key)
       ) { reader throws(SessionValueFormatError) in
         try reader.readFields { name, offset, value throws(SessionValueFormatError) in
           try fields.accept(name, at: offset, value)

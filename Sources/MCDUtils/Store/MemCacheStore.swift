@@ -31,6 +31,9 @@ extension MemCacheStore {
   /// The length in bytes of ``keyPrefix``.
   public var keyPrefixLength: Int { keyPrefix.utf8.count }
 
+  /// `key` as memcached stores it, after ``keyPrefix``: what a sealed value is bound to.
+  func prefixedKey(_ key: String) -> String { keyPrefix + key }
+
   /// Runs `commit` where this store's async calls run its blocking calls, with a connection
   /// lent to the blocking store calls it makes.
   public func runCommit(_ commit: @escaping @Sendable () throws -> Void) async throws {
