@@ -254,11 +254,17 @@ public enum ValueFormat {
   private static func unwrap(_ payload: [UInt8], _ maximumDecodedSize: Int)
     throws(SessionValueFormatError) -> Payload
   {
-    guard payload.count <= maximumDecodedSize else {
-      throw .decompressedSizeExceedsLimit(
-        declared: UInt64(payload.count), limit: maximumDecodedSize)
-    }
+    try checkSize(payload.count, maximumDecodedSize)
     return .owned(payload)
+  }
+
+  /// Refuses an uncompressed payload of `count` bytes above the size limit.
+  private static func checkSize(_ count: Int, _ maximumDecodedSize: Int)
+    throws(SessionValueFormatError)
+  {
+    guard count <= maximumDecodedSize else {
+      throw .decompressedSizeExceedsLimit(declared: UInt64(count), limit: maximumDecodedSize)
+    }
   }
 
   /// What follows an envelope's header: the payload itself, or its declared length and one
@@ -267,10 +273,7 @@ public enum ValueFormat {
     _ afterHeader: UnsafeRawBufferPointer, _ compressed: Bool, _ maximumDecodedSize: Int
   ) throws(SessionValueFormatError) -> Payload {
     guard compressed else {
-      guard afterHeader.count <= maximumDecodedSize else {
-        throw .decompressedSizeExceedsLimit(
-          declared: UInt64(afterHeader.count), limit: maximumDecodedSize)
-      }
+      try checkSize(afterHeader.count, maximumDecodedSize)
       return .plain(afterHeader)
     }
     guard afterHeader.count >= 4 else { throw .truncated(offset: afterHeader.count) }
