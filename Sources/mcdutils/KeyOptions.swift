@@ -48,8 +48,14 @@ private func keyFile(_ option: String?, _ variable: String) -> String? {
   guard let path = option ?? ProcessInfo.processInfo.environment[variable], !path.isEmpty else {
     return nil
   }
-  if KeyFile.isReadableByOthers(path) {
-    printError("warning: other users can read the key file \(path) (chmod 600 it)")
-  }
+  warnIfReadableByOthers(path, "key file")
   return path
+}
+
+/// Warns on standard error when other users may read the secret file at `path` (`what` names it:
+/// "key file", "password file").
+func warnIfReadableByOthers(_ path: String, _ what: String) {
+  if KeyFile.isReadableByOthers(path) {
+    printError("warning: other users can read the \(what) \(path) (chmod 600 it)")
+  }
 }

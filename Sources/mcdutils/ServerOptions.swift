@@ -122,9 +122,7 @@ struct CredentialOptions: ParsableArguments {
       }
       return .init(username: username, password: password)
     }
-    if KeyFile.isReadableByOthers(path) {
-      printError("warning: other users can read the password file \(path) (chmod 600 it)")
-    }
+    warnIfReadableByOthers(path, "password file")
     // The first line, so that a file written by `echo` (with its line break) works.
     let password = String(
       String(decoding: try Self.firstLineBytes(of: path), as: UTF8.self)
