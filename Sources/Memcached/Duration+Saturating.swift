@@ -25,8 +25,7 @@ extension Duration {
     return Double(seconds) + Double(attoseconds) / 1e18
   }
 
-  /// A duration of `seconds`: NaN is zero, and anything beyond ±`Int64.max` seconds (infinity
-  /// included) is that bound, where `Duration.seconds(_:)` would trap.
+  /// A duration of `seconds`, NaN as zero and saturating where `Duration.seconds(_:)` would trap.
   package init(saturatingSeconds seconds: Double) {
     guard !seconds.isNaN else {
       self = .zero

@@ -3,9 +3,7 @@ import Foundation
 import Logging
 
 extension MemcachedClient {
-  /// Turns a failed return code into a ``MemcachedError`` with libmemcached's message, the errno
-  /// and the server involved. Failures reaching a server are logged at debug level; the node's
-  /// health logs once when it goes down and once when it is back.
+  /// Turns a failed return code into a ``MemcachedError``, logging unavailability at debug level.
   func error(_ rc: memcached_return_t, _ operation: String, key: String? = nil) -> MemcachedError {
     let code = MemcachedReturnCode(rc)
     var message = ""
@@ -33,8 +31,7 @@ extension MemcachedClient {
     return error
   }
 
-  /// The server a failed call was talking to: the pinned node, the one libmemcached disconnected
-  /// last after a server failure, or the key's.
+  /// The server a failed call was talking to: the pinned node, the last disconnected, or the key's.
   private func server(involvedIn code: MemcachedReturnCode, key: String?) -> MemcachedServer? {
     if let pinnedNode { return configuration.servers[pinnedNode] }
     if code != .badKeyProvided && code != .keyTooBig {
@@ -56,8 +53,7 @@ extension MemcachedClient {
       ?? (port == 0 ? MemcachedServer(socketPath: name) : MemcachedServer(host: name, port: port))
   }
 
-  /// libmemcached's message without its debugging parts: the `(0x…)` handle address in front
-  /// and the ` -> ./src/…:LINE` source location behind.
+  /// libmemcached's message without its `(0x…)` prefix and ` -> ./src/…:LINE` suffix.
   static func cleaned(_ message: String) -> String {
     var text = Substring(message)
     if text.hasPrefix("(0x"), let close = text.firstIndex(of: ")") {

@@ -6,21 +6,12 @@ internal import CLibMemcached
   import Darwin
 #endif
 
-// Which node a call goes to, and what a failed call does next. libmemcached's own ejection is
-// off: its per-handle view took a dozen failed calls per pool to learn that a node died, and
-// rebuilding the ring lost track of the node's keys. Instead every client of a pool shares one
-// ``NodeHealth``; a call whose node is known to be down goes, in microseconds, to the next live
-// node of the key's ranking (or fails at once without failover), and a background probe puts
-// the node back when it answers.
+// Which node a call goes to, and what a failed call does next; see NodeFailures.md.
 extension MemcachedClient {
   /// How many nodes the configuration spreads keys over.
   public var nodeCount: Int { configuration.servers.count }
 
-  /// The nodes that hold the copies of `key`, primary first: the node libmemcached's consistent
-  /// hash picks, then `replicas` further distinct nodes, ranked by rendezvous hashing of the key
-  /// with each node's address (so adding or removing a node moves few replicas).
-  ///
-  /// The ranking ignores which nodes are down; see ``MemcachedOperations/nodes(forKey:replicas:)``.
+  /// The nodes that hold the copies of `key`: its primary, then up to `replicas` other nodes.
   /// - Throws: ``MemcachedError`` for a bad key or an empty server list.
   public func nodes(forKey key: String, replicas: Int) throws -> [Int] {
     try withKey(key, "nodes(forKey:)") { key, keyLength in
@@ -29,9 +20,6 @@ extension MemcachedClient {
   }
 
   /// Runs `body` with every operation sent to node `node`, whatever the key.
-  ///
-  /// Calls inside it are not redirected when the node is down: they fail fast with
-  /// ``MemcachedReturnCode/serverMarkedDead``, so that the caller can turn to another copy.
   public func onNode<R>(_ node: Int, _ body: (MemcachedClient) throws -> R) rethrows -> R {
     let previous = pinnedNode
     pinnedNode = node
@@ -39,11 +27,8 @@ extension MemcachedClient {
     return try body(self)
   }
 
-  /// The server a key's operations go to now: the consistent hash's pick, or, while that node
-  /// is known to be down, the node its keys fail over to. The original's `_get_server`.
-  ///
-  /// - Throws: ``MemcachedError`` for a bad key, when no server is configured, or when every
-  ///   node the key may go to is down.
+  /// The server a key's operations go to now, failover included.
+  /// - Throws: ``MemcachedError`` for a bad key, or when no server is configured or up.
   public func server(forKey key: String) throws -> MemcachedServer {
     try withKey(key, "server(forKey:)") { key, keyLength in
       let node = try route(key, keyLength) ?? primary(key, keyLength)
@@ -51,8 +36,7 @@ extension MemcachedClient {
     }
   }
 
-  /// Whether the configured server at `node` is known to be down (a call failed to reach it
-  /// and no probe has found it back since), and when it last came back.
+  /// Whether the configured server at `node` is known to be down, and when it last came back.
   public func nodeStatus(_ node: Int) -> MemcachedNodeStatus {
     health.status(node)
   }
@@ -88,12 +72,8 @@ extension MemcachedClient {
     return [first] + others.prefix(count - 1).map(\.node)
   }
 
-  /// Where a call for `key` goes: `nil` for the hash's own pick (the fast path while every node
-  /// is up), the pinned node inside ``onNode(_:_:)``, or the next live node of the key's ranking
-  /// while its primary is known to be down.
-  ///
-  /// - Throws: ``MemcachedError`` at once when the key's node is down and failover is off, or
-  ///   every node is down.
+  /// The node a call for `key` goes to: the pinned node, a failover node, or `nil` for the hash's.
+  /// - Throws: ``MemcachedError`` when the key's node is down without failover, or all are down.
   @inline(__always)
   func route(_ key: UnsafePointer<CChar>, _ keyLength: Int) throws -> Int? {
     if let pinnedNode {
@@ -123,8 +103,7 @@ extension MemcachedClient {
     throw noServers(message: "every memcached node is down")
   }
 
-  /// Runs `body` with the group key that sends a libmemcached call to `node`, or with `nil`
-  /// (libmemcached then hashes each key itself).
+  /// Runs `body` with the group key that sends a call to `node`; `nil` lets libmemcached hash.
   @inline(__always)
   func withGroupKey<R>(
     _ node: Int?, _ body: (UnsafePointer<CChar>?, Int) throws -> R
@@ -134,8 +113,7 @@ extension MemcachedClient {
     return try keys[node].withUnsafeBufferPointer { try body($0.baseAddress, $0.count) }
   }
 
-  /// For each node, the first of `mcdutils-node-0`, `mcdutils-node-1`, … that libmemcached's
-  /// hash sends to it: the `_by_key` calls then reach that node whatever the item's key.
+  /// For each node, the first of `mcdutils-node-0`, `mcdutils-node-1`, … that hashes to it.
   private func groupKeysForNodes() throws -> [[CChar]] {
     if let groupKeys { return groupKeys }
     var found = [[CChar]?](repeating: nil, count: nodeCount)
@@ -164,12 +142,7 @@ extension MemcachedClient {
 
   // MARK: - Failures
 
-  /// Notes a failed call and says whether to try it again (re-routed).
-  ///
-  /// A call that failed because its node could not be reached marks the node down for the whole
-  /// pool. It is tried once more when that cannot apply it twice: the request never left
-  /// (refused, or the node was already out of service), or it was a read. Calls pinned to a node
-  /// are never retried: their caller turns to another copy.
+  /// Marks an unreachable node down and says whether to retry the call elsewhere (NodeFailures.md).
   func shouldRetry(
     _ error: MemcachedError, _ rc: memcached_return_t, node routed: Int?,
     key: UnsafePointer<CChar>?, keyLength: Int, read: Bool, attempt: Int
@@ -181,8 +154,7 @@ extension MemcachedClient {
     return read || requestWasNotSent(rc)
   }
 
-  /// The node a failed call was talking to: the one libmemcached disconnected last, else the
-  /// key's primary.
+  /// The node a failed call was talking to: the last one disconnected, else the key's primary.
   private func failedNode(_ key: UnsafePointer<CChar>?, _ keyLength: Int) -> Int? {
     if let instance = memcached_server_get_last_disconnect(memc) {
       let name = memcached_server_name(instance).map { String(cString: $0) } ?? ""

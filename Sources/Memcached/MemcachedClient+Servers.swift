@@ -25,11 +25,7 @@ public struct MemcachedServerVersion: Sendable {
 }
 
 extension MemcachedClient {
-  /// Times one real round trip to every server, in configuration order.
-  ///
-  /// libmemcached 1.1.4 answers `memcached_version` from a cache after its first call, so it is
-  /// no ping. Each server instead gets a read of a key that is not expected to exist (a `get`
-  /// has no effect on the server), over a connection of its own that is opened before timing.
+  /// Times one real round trip (a `get` of an absent key) to every server, in configuration order.
   public func ping() -> [MemcachedPingResult] {
     let probes = self.probes()
     return probes.map { probe in
@@ -53,7 +49,6 @@ extension MemcachedClient {
   }
 
   /// The statistics of every server, in configuration order.
-  ///
   /// The corresponding C function is `memcached_stat_execute`.
   public func stats(_ group: String? = nil) -> [MemcachedServerStats] {
     probes().map { probe in
@@ -78,7 +73,6 @@ extension MemcachedClient {
   }
 
   /// The version of every server, in configuration order.
-  ///
   /// The corresponding C function is `memcached_version`.
   public func version() -> [MemcachedServerVersion] {
     probes().map { probe in
@@ -113,8 +107,7 @@ extension MemcachedClient {
     MemcachedError(returnCode: .failure, message: "\(error)", operation: "ping")
   }
 
-  /// One client per configured server, each alone in its ring and never taken out of it, so
-  /// that per-server calls report that server's own state.
+  /// One client per server, alone in its ring, so that per-server calls report its own state.
   private func probes() -> [MemcachedClient] {
     if let serverProbes { return serverProbes }
     var made: [MemcachedClient] = []

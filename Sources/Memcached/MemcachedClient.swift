@@ -3,19 +3,7 @@ import Foundation
 import Logging
 
 /// A memcached client: one libmemcached handle (`memcached_st`) with a connection to each
-/// configured server.
-///
-/// A client is not thread-safe: use it from one thread or task at a time. To share connections
-/// across threads and tasks, use ``MemcachedPool``.
-///
-/// Keys are checked before any I/O (see ``MemcachedKey``), and values larger than
-/// ``MemcachedConfiguration/maximumValueSize`` are refused before they are sent.
-///
-/// ```swift
-/// let client = try MemcachedClient(configuration: .init(serverLines: "127.0.0.1:11211"))
-/// try client.set("greeting", value: Array("hello".utf8), expiration: .seconds(60))
-/// let item = try client.get("greeting")  // MemcachedItem?
-/// ```
+/// configured server. Not thread-safe: share connections with ``MemcachedPool``.
 public final class MemcachedClient: MemcachedOperations {
   /// The configuration the client was made with.
   public let configuration: MemcachedConfiguration
@@ -23,28 +11,21 @@ public final class MemcachedClient: MemcachedOperations {
   let memc: UnsafeMutablePointer<memcached_st>
   let result: UnsafeMutablePointer<memcached_result_st>
   let prefixLength: Int
-  /// What the client (and every client of its pool) knows about which nodes are down.
+  /// Which nodes are down, shared by every client of the pool.
   let health: NodeHealth
   let metrics: MemcachedMetrics
-  /// One single-server client per server, for the per-server calls (`ping`, `stats`,
-  /// `version`), made on first use.
+  /// One single-server client per server, for `ping`, `stats` and `version`; made on first use.
   var serverProbes: [MemcachedClient]?
   var probeIsWarm = false
   /// The node every operation goes to while ``onNode(_:_:)`` runs.
   var pinnedNode: Int?
   /// For each node, a group key that libmemcached's hash sends to that node, made on first use.
   var groupKeys: [[CChar]]?
-  /// For each node, what its rendezvous weight hashes after the key ("#" and the server's
-  /// description), made on first use.
+  /// For each node, "#" and its description: what its rendezvous weight hashes after the key.
   var rankingSuffixes: [[CChar]]?
 
-  /// Creates a client. No connection is opened until the first operation.
-  ///
-  /// - Parameters:
-  ///   - configuration: servers and behaviors.
-  ///   - logger: where server failures are logged, as warnings.
-  /// - Throws: ``MemcachedError`` with ``MemcachedReturnCode/invalidConfiguration`` when the
-  ///   configuration is inconsistent, or libmemcached's code when it refuses a setting.
+  /// Creates a client that logs server failures to `logger`; it connects on first use.
+  /// - Throws: ``MemcachedError`` when the configuration is invalid or libmemcached refuses it.
   public convenience init(configuration: MemcachedConfiguration, logger: Logger = .disabled)
     throws
   {
@@ -98,7 +79,6 @@ public final class MemcachedClient: MemcachedOperations {
   // MARK: - Reads
 
   /// Reads one item; `nil` on a miss.
-  ///
   /// The corresponding C function is `memcached_get_by_key`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   public func get(_ key: String) throws -> MemcachedItem? {
@@ -127,10 +107,8 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   /// Reads many items with one request per server; returns the hits, by key.
-  ///
   /// The corresponding C functions are `memcached_mget_by_key` and `memcached_fetch_result`.
-  /// - Throws: ``MemcachedError`` for a bad key, or when a server failed (a miss cannot be told
-  ///   from a failure, so partial results are not returned).
+  /// - Throws: ``MemcachedError`` for a bad key, or when any server failed (no partial result).
   public func getMulti(_ keys: [String]) throws -> [String: MemcachedItem] {
     if keys.isEmpty { return [:] }
     return try measured(.getMulti) { try getMultiOnce(keys) }
@@ -248,7 +226,6 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   /// Whether an item exists, without reading its value.
-  ///
   /// The corresponding C function is `memcached_exist_by_key`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   public func exists(_ key: String) throws -> Bool {
@@ -263,10 +240,8 @@ public final class MemcachedClient: MemcachedOperations {
   // MARK: - Writes
 
   /// Stores an item, whether or not it exists.
-  ///
   /// The corresponding C function is `memcached_set_by_key`.
-  /// - Throws: ``MemcachedError``: a bad key, a value over the maximum
-  ///   (``MemcachedReturnCode/e2big``), or a failed server.
+  /// - Throws: ``MemcachedError`` for a bad key, a value over the maximum, or a failed server.
   public func set(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
   ) throws {
@@ -278,7 +253,6 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   /// Stores an item only if the key does not exist; returns whether it was stored.
-  ///
   /// The corresponding C function is `memcached_add_by_key`.
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
@@ -293,7 +267,6 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   /// Stores an item only if the key exists; returns whether it was stored.
-  ///
   /// The corresponding C function is `memcached_replace_by_key`.
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
@@ -308,9 +281,7 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   /// Appends bytes to an existing item; returns `false` when the key does not exist.
-  ///
-  /// The corresponding C function is `memcached_append_by_key`. memcached keeps the item's flags
-  /// and expiration.
+  /// The corresponding C function is `memcached_append_by_key`.
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
   public func append(_ key: String, value: [UInt8]) throws -> Bool {
@@ -322,9 +293,7 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   /// Prepends bytes to an existing item; returns `false` when the key does not exist.
-  ///
-  /// The corresponding C function is `memcached_prepend_by_key`. memcached keeps the item's
-  /// flags and expiration.
+  /// The corresponding C function is `memcached_prepend_by_key`.
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   @discardableResult
   public func prepend(_ key: String, value: [UInt8]) throws -> Bool {
@@ -336,10 +305,7 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   /// Stores an item only if nobody wrote it since `cas` was read (compare-and-swap).
-  ///
   /// The corresponding C function is `memcached_cas_by_key`.
-  /// - Returns: ``MemcachedCASResult/stored``, ``MemcachedCASResult/conflict`` or
-  ///   ``MemcachedCASResult/notFound``.
   /// - Throws: ``MemcachedError`` as ``set(_:value:flags:expiration:)``.
   public func cas(
     _ key: String, value: [UInt8], cas: UInt64, flags: UInt32 = 0,
@@ -359,7 +325,6 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   /// Deletes an item; returns whether it existed.
-  ///
   /// The corresponding C function is `memcached_delete_by_key`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   @discardableResult
@@ -374,17 +339,8 @@ public final class MemcachedClient: MemcachedOperations {
 
   /// Adds to a counter and returns its new value; `nil` when the key does not exist and no
   /// initial value is given.
-  ///
-  /// The corresponding C functions are `memcached_increment_by_key` and
-  /// `memcached_increment_with_initial_by_key` (binary protocol). memcached counters are
-  /// unsigned 64-bit decimal numbers and wrap around at 2^64.
-  /// - Parameters:
-  ///   - key: the counter's key.
-  ///   - delta: how much to add.
-  ///   - initial: the value to store when the key does not exist (binary protocol only).
-  ///   - expiration: the expiration of an item created from `initial`.
-  /// - Throws: ``MemcachedError``: a bad key, an item that is not a number
-  ///   (``MemcachedReturnCode/clientError``), or a failed server.
+  /// C functions: `memcached_increment_by_key`, `memcached_increment_with_initial_by_key`.
+  /// - Throws: ``MemcachedError`` for a bad key, an item that is not a number, or a failed server.
   @discardableResult
   public func increment(
     _ key: String, by delta: UInt64 = 1, initial: UInt64? = nil,
@@ -395,9 +351,7 @@ public final class MemcachedClient: MemcachedOperations {
 
   /// Subtracts from a counter (stopping at 0) and returns its new value; `nil` when the key does
   /// not exist and no initial value is given.
-  ///
-  /// The corresponding C functions are `memcached_decrement_by_key` and
-  /// `memcached_decrement_with_initial_by_key` (binary protocol).
+  /// C functions: `memcached_decrement_by_key`, `memcached_decrement_with_initial_by_key`.
   /// - Throws: ``MemcachedError`` as ``increment(_:by:initial:expiration:)``.
   @discardableResult
   public func decrement(
@@ -454,7 +408,6 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   /// Sets a new expiration on an item without reading it; returns whether it existed.
-  ///
   /// The corresponding C function is `memcached_touch_by_key`.
   /// - Throws: ``MemcachedError`` for a bad key or a failed server.
   @discardableResult
@@ -478,7 +431,6 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   /// Invalidates every item on every server, now or after a delay.
-  ///
   /// The corresponding C function is `memcached_flush`.
   /// - Throws: ``MemcachedError`` when a server failed.
   public func flush(after delay: MemcachedExpiration = .never) throws {
@@ -488,8 +440,7 @@ public final class MemcachedClient: MemcachedOperations {
     }
   }
 
-  /// For MEMCACHED_SOME_ERRORS, the code every server that failed gave, when they all gave the
-  /// same one (a refused authentication, say): it says what to do, "some errors" does not.
+  /// For MEMCACHED_SOME_ERRORS, the one code every failed server gave, if they agree.
   private func commonServerCause(of rc: memcached_return_t) -> memcached_return_t {
     guard rc == MEMCACHED_SOME_ERRORS else { return rc }
     var causes: Set<UInt32> = []
@@ -531,8 +482,7 @@ public final class MemcachedClient: MemcachedOperations {
     }
   }
 
-  /// What an operation's body throws for a failed return code; ``call(_:_:read:_:)`` adds the
-  /// operation, the key and the server.
+  /// A failed return code, which ``call(_:_:read:_:)`` turns into a ``MemcachedError``.
   struct Failure: Error {
     let rc: memcached_return_t
   }
@@ -540,9 +490,7 @@ public final class MemcachedClient: MemcachedOperations {
   @inline(__always)
   func failure(_ rc: memcached_return_t) -> Failure { Failure(rc: rc) }
 
-  /// Runs one keyed libmemcached call: checks the key, picks the node (see ``route(_:_:)``),
-  /// hands the group key and the key to `body`, and turns a ``Failure`` into a
-  /// ``MemcachedError``, trying once more on another node where ``shouldRetry`` allows.
+  /// Runs one keyed call on the key's node (``route(_:_:)``), retrying once where allowed.
   @inline(__always)
   func call<R>(
     _ operation: MemcachedMetrics.Operation, _ name: String, read: Bool,
@@ -598,9 +546,7 @@ public final class MemcachedClient: MemcachedOperations {
     }
   }
 
-  /// Checks the key and the value size, then runs one libmemcached storage call (given the
-  /// handle, the group key, the key and the value) through ``call(_:_:read:_:)`` and interprets
-  /// its return code.
+  /// Checks the value size, then runs one storage call through ``call(_:_:read:_:)``.
   @inline(__always)
   private func store<R>(
     _ operation: MemcachedMetrics.Operation, _ name: String, _ value: [UInt8],

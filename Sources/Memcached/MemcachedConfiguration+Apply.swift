@@ -30,8 +30,7 @@ extension MemcachedConfiguration {
     }
   }
 
-  /// Applies every field to a fresh `memcached_st`: the one place where the configuration
-  /// becomes libmemcached behaviors.
+  /// Applies every field to a fresh `memcached_st`: the one place that sets behaviors.
   func apply(to memc: UnsafeMutablePointer<memcached_st>) throws {
     func set(_ behavior: memcached_behavior_t, _ value: UInt64) throws {
       let rc = memcached_behavior_set(memc, behavior, value)

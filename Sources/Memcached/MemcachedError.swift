@@ -6,11 +6,8 @@ internal import CLibMemcached
   import Darwin
 #endif
 
-/// A libmemcached return code, as a value.
-///
-/// Compare with the static members, which carry libmemcached's names without the `MEMCACHED_`
-/// prefix (`MEMCACHED_CONNECTION_FAILURE` is ``connectionFailure``). Codes above 1000 are this
-/// package's own and have no libmemcached counterpart.
+/// A libmemcached return code (`MEMCACHED_CONNECTION_FAILURE` is ``connectionFailure``), or one
+/// of this package's own codes above 1000.
 public struct MemcachedReturnCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
   /// The numeric code: a `memcached_return_t` value, or one of this package's codes (≥ 1000).
   public let rawValue: Int32
@@ -137,13 +134,7 @@ public struct MemcachedReturnCode: RawRepresentable, Hashable, Sendable, CustomS
   ].map { "MEMCACHED_" + $0 }
 }
 
-/// An error from memcached or from libmemcached, thrown by ``MemcachedClient`` and
-/// ``MemcachedPool``.
-///
-/// A miss, a CAS conflict and an `add` of an existing key are not errors: they are values.
-/// Everything else that fails throws this error, with its facts as fields. Its ``description``
-/// leaves keys out unless ``MemcachedConfiguration/publicKeysInErrors`` is on, because keys are
-/// often session ids.
+/// An error from memcached or libmemcached, thrown by ``MemcachedClient`` and ``MemcachedPool``.
 public struct MemcachedError: Error, Sendable, CustomStringConvertible {
   /// The return code, such as ``MemcachedReturnCode/timeout``.
   public let returnCode: MemcachedReturnCode
@@ -157,8 +148,7 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
   public let key: String?
   /// The system `errno` behind a connection error, when libmemcached reports one.
   public let systemErrno: Int32?
-  /// For a value refused as too large (``MemcachedReturnCode/e2big``) before it was sent: its
-  /// size in bytes.
+  /// For a value refused as too large before it was sent: its size in bytes.
   public let valueSize: Int?
   /// For a value refused as too large before it was sent: the largest size allowed.
   public let maximumValueSize: Int?
@@ -185,8 +175,7 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
       operation: operation, valueSize: size, maximumValueSize: maximum)
   }
 
-  /// A counter operation on an item that is not a decimal number: what memcached's text protocol
-  /// answers, whichever store or protocol was asked.
+  /// A counter operation on an item that is not a decimal number, as the text protocol says it.
   package static func notANumber(operation: String) -> MemcachedError {
     MemcachedError(
       returnCode: .clientError,
@@ -213,9 +202,8 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
     returnCode == .e2big
   }
 
-  /// Whether the server refused the SASL credentials (wrong user name or password), or the
-  /// client sent none to a server that requires them. Not an unreachable server: retrying or
-  /// failing over cannot help until the credentials change.
+  /// Whether the server refused the SASL credentials, or the client sent none to a server that
+  /// requires them.
   public var isAuthenticationFailure: Bool {
     returnCode == .authFailure || returnCode == .authProblem
   }
@@ -227,8 +215,7 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
       || returnCode == .serverTemporarilyDisabled
   }
 
-  /// Whether the store could not be reached or did not answer (refused, timed out, dropped the
-  /// connection, known to be down, no connection to be had), as opposed to an answer about the
+  /// Whether the store could not be reached or did not answer, as opposed to an answer about the
   /// item or the request.
   public var isUnavailable: Bool {
     isConnectionRefused || Self.isUnavailable(returnCode)

@@ -1,10 +1,6 @@
 import Foundation
 
-/// When a memcached item expires.
-///
-/// It hides memcached's rule that an expiration up to 30 days is relative and a larger one is
-/// an absolute Unix time: ``seconds(_:)`` is always relative to now, ``at(_:)`` always absolute.
-/// An integer literal is a number of seconds, with memcached's meaning of 0 ("never").
+/// When a memcached item expires: never, after some time, or at a moment.
 public struct MemcachedExpiration: Sendable, Hashable, ExpressibleByIntegerLiteral,
   CustomStringConvertible
 {
@@ -30,24 +26,21 @@ public struct MemcachedExpiration: Sendable, Hashable, ExpressibleByIntegerLiter
   /// The item is expired at once: a write stores nothing readable, a touch ends the item.
   public static let expired = Self(.expired)
 
-  /// Expires the given number of seconds from now. 0 means ``never`` (memcached's convention);
-  /// a negative number means ``expired``.
+  /// Expires the given number of seconds from now; 0 means ``never``, less means ``expired``.
   public static func seconds(_ seconds: Int) -> Self {
     if seconds == 0 { return .never }
     if seconds < 0 { return .expired }
     return Self(.relative(seconds))
   }
 
-  /// Expires after the given duration, rounded up to whole seconds. Zero or less means
-  /// ``expired``.
+  /// Expires after the given duration, rounded up to whole seconds; zero or less is ``expired``.
   public static func after(_ duration: Duration) -> Self {
     let (seconds, attoseconds) = duration.components
     guard seconds > 0 || (seconds == 0 && attoseconds > 0) else { return .expired }
     return Self(.relative(Int(min(seconds, latest)) + (attoseconds > 0 ? 1 : 0)))
   }
 
-  /// Expires at the given moment; a moment in the past means ``expired``, and one beyond what
-  /// memcached can store (2106) means the last moment it can.
+  /// Expires at the given moment; a past one means ``expired``, one after 2106 the latest.
   public static func at(_ date: Date) -> Self {
     let seconds = date.timeIntervalSince1970.rounded(.up)
     guard seconds > Double(Int(Date().timeIntervalSince1970)) else { return .expired }
@@ -80,8 +73,7 @@ public struct MemcachedExpiration: Sendable, Hashable, ExpressibleByIntegerLiter
     }
   }
 
-  /// Seconds from now until the item expires: 0 for ``never``, a negative number for
-  /// ``expired`` or a moment already past.
+  /// Seconds from now until the item expires: 0 for ``never``, negative once expired.
   public var secondsFromNow: Int {
     switch storage {
     case .never: return 0

@@ -2,11 +2,9 @@
 public struct MemcachedItem: Sendable, Hashable {
   /// The stored bytes.
   public var value: [UInt8]
-  /// The 32-bit flags stored with the item; applications use them to say how the bytes are
-  /// encoded.
+  /// The 32-bit flags stored with the item, often saying how the bytes are encoded.
   public var flags: UInt32
-  /// The item's CAS (compare-and-swap) value: pass it to ``MemcachedClient/cas(_:value:cas:flags:expiration:)``
-  /// to write only if nobody else wrote since.
+  /// The item's CAS value, for ``MemcachedClient/cas(_:value:cas:flags:expiration:)``.
   public var cas: UInt64
 
   /// An item with the given contents.

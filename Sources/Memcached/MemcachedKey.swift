@@ -1,19 +1,10 @@
 /// The rules memcached keys must follow, checked before any I/O.
-///
-/// With the binary protocol libmemcached stops checking keys itself
-/// (`MEMCACHED_BEHAVIOR_VERIFY_KEY` applies to the ASCII protocol only), and a key with a space
-/// or a newline would corrupt the ASCII protocol, so every key is checked here.
 public enum MemcachedKey {
   /// The longest key memcached accepts, in bytes, including the configured prefix.
   public static let maximumLength = 250
 
-  /// Checks a key against memcached's rules: 1 to 250 bytes of UTF-8 including the prefix, no
-  /// control characters, no spaces.
-  ///
-  /// - Parameters:
-  ///   - key: the key, without the prefix.
-  ///   - prefixLength: the length in bytes of the configured ``MemcachedConfiguration/keyPrefix``.
-  ///   - publicKeys: whether the error may quote the key.
+  /// Checks a key (without its ``MemcachedConfiguration/keyPrefix`` of `prefixLength` bytes);
+  /// the error quotes it only if `publicKeys`.
   /// - Throws: ``MemcachedError`` with ``MemcachedReturnCode/badKeyProvided`` or
   ///   ``MemcachedReturnCode/keyTooBig``.
   public static func validate(_ key: String, prefixLength: Int = 0, publicKeys: Bool = false)

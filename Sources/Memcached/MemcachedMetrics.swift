@@ -1,9 +1,7 @@
 import Dispatch
 import Metrics
 
-/// What clients report through swift-metrics, made once per pool (or standalone client) with
-/// the metrics backend the application bootstrapped. The README lists the names and
-/// dimensions.
+/// What clients report through swift-metrics, one per pool or standalone client (see README).
 final class MemcachedMetrics: Sendable {
   /// The operations measured, each with a timer and two error counters.
   enum Operation: Int, CaseIterable {

@@ -1,9 +1,5 @@
-/// The operations of one memcached connection, blocking the calling thread until the server
-/// answers: the list every store implements once.
-///
-/// ``MemcachedClient`` implements it over libmemcached; MCDUtils' `InProcessStore` implements it
-/// in memory. A miss is `nil`, a CAS conflict or an `add` of an existing key is a value;
-/// everything else that fails throws ``MemcachedError``.
+/// The blocking operations of one memcached connection, implemented by ``MemcachedClient`` and
+/// by MCDUtils' in-memory `InProcessStore`.
 public protocol MemcachedOperations {
   /// Reads one item; `nil` on a miss.
   func get(_ key: String) throws -> MemcachedItem?
@@ -50,65 +46,51 @@ public protocol MemcachedOperations {
 
   /// How many nodes items are spread over (1 for a store in this process).
   var nodeCount: Int { get }
-  /// The nodes that hold the copies of `key`, primary first: the node the consistent hash picks,
-  /// then `replicas` further distinct nodes (fewer when there are not that many nodes).
-  ///
+  /// The nodes that hold the copies of `key`: its primary, then up to `replicas` other nodes.
   /// - Throws: ``MemcachedError`` for a bad key.
   func nodes(forKey key: String, replicas: Int) throws -> [Int]
-  /// Runs `body` with every operation sent to node `node` (an index of ``nodes(forKey:replicas:)``)
-  /// whatever the key, for writing and reading the copies of a replicated item.
+  /// Runs `body` with every operation sent to node `node`, whatever the key.
   func onNode<R>(_ node: Int, _ body: (Self) throws -> R) rethrows -> R
   /// Whether node `node` is known to be down, and when it last came back.
   func nodeStatus(_ node: Int) -> MemcachedNodeStatus
 }
 
-/// Lends memcached connections, one borrower at a time: a ``MemcachedPool``, or MCDUtils'
-/// `InProcessStore`.
-///
-/// The blocking form runs on the calling thread; the async form runs its body where blocking is
-/// safe (for a pool, see ``MemcachedConfiguration/asyncExecution``). The async operations below
-/// are built on it.
+/// Lends connections, one borrower at a time (``MemcachedPool``, MCDUtils' `InProcessStore`),
+/// and offers async forms of every operation.
 public protocol MemcachedConnectionSource: Sendable {
   /// The connection type lent.
   associatedtype Connection: MemcachedOperations
 
   /// Borrows a connection for the duration of `body`, on the calling thread.
-  ///
   /// - Throws: ``MemcachedError`` when no connection can be had, or what `body` throws.
   func withConnection<R>(_ body: (Connection) throws -> R) throws -> R
 
   /// Borrows a connection and runs `body` with it where async code may block.
-  ///
-  /// - Throws: ``MemcachedError`` when no connection can be had, `CancellationError`, or what
-  ///   `body` throws.
+  /// - Throws: ``MemcachedError`` when no connection can be had, `CancellationError`, or `body`'s.
   func withConnection<R: Sendable>(_ body: @escaping @Sendable (Connection) throws -> R)
     async throws -> R
 }
 
 extension MemcachedConnectionSource {
   /// Reads one item; `nil` on a miss. See ``MemcachedOperations/get(_:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   public func get(_ key: String) async throws -> MemcachedItem? {
     try await withConnection { try $0.get(key) }
   }
 
   /// Reads many items. See ``MemcachedOperations/getMulti(_:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   public func getMulti(_ keys: [String]) async throws -> [String: MemcachedItem] {
     try await withConnection { try $0.getMulti(keys) }
   }
 
   /// Whether an item exists. See ``MemcachedOperations/exists(_:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   public func exists(_ key: String) async throws -> Bool {
     try await withConnection { try $0.exists(key) }
   }
 
   /// Stores an item. See ``MemcachedOperations/set(_:value:flags:expiration:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   public func set(
     _ key: String, value: [UInt8], flags: UInt32 = 0, expiration: MemcachedExpiration = .never
@@ -116,8 +98,7 @@ extension MemcachedConnectionSource {
     try await withConnection { try $0.set(key, value: value, flags: flags, expiration: expiration) }
   }
 
-  /// Stores an item if the key is absent. See ``MemcachedOperations/add(_:value:flags:expiration:)``.
-  ///
+  /// Stores an item if absent; see ``MemcachedOperations/add(_:value:flags:expiration:)``.
   /// - Throws: ``MemcachedError``.
   @discardableResult
   public func add(
@@ -126,9 +107,7 @@ extension MemcachedConnectionSource {
     try await withConnection { try $0.add(key, value: value, flags: flags, expiration: expiration) }
   }
 
-  /// Stores an item if the key exists. See
-  /// ``MemcachedOperations/replace(_:value:flags:expiration:)``.
-  ///
+  /// Replaces an item; see ``MemcachedOperations/replace(_:value:flags:expiration:)``.
   /// - Throws: ``MemcachedError``.
   @discardableResult
   public func replace(
@@ -140,7 +119,6 @@ extension MemcachedConnectionSource {
   }
 
   /// Appends bytes to an existing item. See ``MemcachedOperations/append(_:value:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   @discardableResult
   public func append(_ key: String, value: [UInt8]) async throws -> Bool {
@@ -148,7 +126,6 @@ extension MemcachedConnectionSource {
   }
 
   /// Prepends bytes to an existing item. See ``MemcachedOperations/prepend(_:value:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   @discardableResult
   public func prepend(_ key: String, value: [UInt8]) async throws -> Bool {
@@ -156,7 +133,6 @@ extension MemcachedConnectionSource {
   }
 
   /// Compare-and-swap. See ``MemcachedOperations/cas(_:value:cas:flags:expiration:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   public func cas(
     _ key: String, value: [UInt8], cas: UInt64, flags: UInt32 = 0,
@@ -168,7 +144,6 @@ extension MemcachedConnectionSource {
   }
 
   /// Deletes an item. See ``MemcachedOperations/delete(_:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   @discardableResult
   public func delete(_ key: String) async throws -> Bool {
@@ -176,7 +151,6 @@ extension MemcachedConnectionSource {
   }
 
   /// Adds to a counter. See ``MemcachedOperations/increment(_:by:initial:expiration:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   @discardableResult
   public func increment(
@@ -189,7 +163,6 @@ extension MemcachedConnectionSource {
   }
 
   /// Subtracts from a counter. See ``MemcachedOperations/decrement(_:by:initial:expiration:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   @discardableResult
   public func decrement(
@@ -202,7 +175,6 @@ extension MemcachedConnectionSource {
   }
 
   /// Sets a new expiration. See ``MemcachedOperations/touch(_:expiration:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   @discardableResult
   public func touch(_ key: String, expiration: MemcachedExpiration) async throws -> Bool {
@@ -210,21 +182,18 @@ extension MemcachedConnectionSource {
   }
 
   /// Invalidates every item. See ``MemcachedOperations/flush(after:)``.
-  ///
   /// - Throws: ``MemcachedError``.
   public func flush(after delay: MemcachedExpiration = .never) async throws {
     try await withConnection { try $0.flush(after: delay) }
   }
 
   /// Times a round trip to every server. See ``MemcachedOperations/ping()``.
-  ///
   /// - Throws: ``MemcachedError`` when no connection can be had.
   public func ping() async throws -> [MemcachedPingResult] {
     try await withConnection { $0.ping() }
   }
 
   /// The statistics of every server. See ``MemcachedOperations/stats(_:)``.
-  ///
   /// - Throws: ``MemcachedError`` when no connection can be had.
   public func stats(_ group: String? = nil) async throws -> [MemcachedServerStats] {
     try await withConnection { $0.stats(group) }

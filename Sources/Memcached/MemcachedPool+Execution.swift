@@ -26,9 +26,7 @@ public struct MemcachedAsyncExecution: Sendable, Hashable, CustomStringConvertib
   /// ``adaptive(slowCallThreshold:backoff:)`` with a 5 ms threshold and a 5 s backoff.
   public static let adaptive = adaptive(slowCallThreshold: .milliseconds(5), backoff: .seconds(5))
 
-  /// Calls run on the calling task's thread while that is safe, on their connection's queue
-  /// otherwise; a call over `slowCallThreshold`, or one that failed to reach a server, keeps
-  /// them off the calling thread for `backoff`.
+  /// Calls run on the calling task's thread while that is safe, else on their connection's queue.
   public static func adaptive(slowCallThreshold: Duration, backoff: Duration) -> Self {
     MemcachedAsyncExecution(
       allowsInline: true, slowCallThreshold: slowCallThreshold, backoff: backoff)
@@ -68,12 +66,7 @@ extension MemcachedPool {
   /// How often this pool's async calls ran inline or were offloaded.
   public var asyncStatistics: MemcachedAsyncStatistics { execution.statistics }
 
-  /// Borrows a connection and runs `body` with it: the one primitive every async path of the
-  /// pool (and of the stores built on it) goes through.
-  ///
-  /// Inline when ``MemcachedConfiguration/asyncExecution`` allows it now, else on the
-  /// connection's queue. Either way the connection is lent to the blocking pool calls `body`
-  /// makes on its thread, so nested calls neither borrow a second connection nor wait for one.
+  /// Borrows a connection and runs `body` with it, inline or offloaded: every async path's base.
   func execute<R: Sendable>(
     _ body: @escaping @Sendable (MemcachedClient) throws -> R
   ) async throws -> R {
@@ -101,18 +94,16 @@ extension MemcachedPool {
   }
 }
 
-/// The pool's side of ``MemcachedAsyncExecution``: whether an async call may run on the calling
-/// thread now, and what the pool's last calls say about its servers' health.
+/// Whether a pool's async call may run inline now, judged from its last calls' health.
 final class AsyncExecution: Sendable {
-  /// Set while any pool of this process runs a call inline: at most one thread of the
-  /// cooperative pool is ever blocked on memcached.
+  /// Set while any pool of the process runs a call inline: at most one such thread blocks.
   private static let busy = Atomic<Bool>(false)
 
   private let policy: MemcachedAsyncExecution
   private let slowNanoseconds: UInt64
   private let backoffNanoseconds: UInt64
-  /// Whether the pool's last call was prompt and fine, with no trouble in the backoff before it.
-  /// A new pool starts without, so its first call proves the servers answer.
+  /// Whether the last call was prompt and fine, with no trouble in the backoff before it; a new
+  /// pool starts without, so its first call proves the servers answer.
   private let healthy = Atomic<Bool>(false)
   /// Until when (uptime nanoseconds) trouble keeps the pool unhealthy.
   private let offUntil = Atomic<UInt64>(0)
@@ -133,8 +124,7 @@ final class AsyncExecution: Sendable {
       backoffs: backoffCount.load(ordering: .relaxed))
   }
 
-  /// Runs `body` with a connection on the calling thread if the policy, the process-wide slot,
-  /// the pool's health and an idle connection all allow it; `nil` without running it otherwise.
+  /// Runs `body` on the calling thread if allowed now; `nil` without running it otherwise.
   func runInline<R>(
     _ state: PoolState, make: () throws -> PooledConnection,
     _ body: (PooledConnection) throws -> R
@@ -155,9 +145,7 @@ final class AsyncExecution: Sendable {
     return Result { try timed(body) }
   }
 
-  /// Runs `body` and notes the pool's health: a slow call, or one that failed because a server
-  /// was unavailable, turns inline calls off for at least the backoff; after it, the next prompt
-  /// call turns them back on.
+  /// Runs `body`; a slow or unavailable call turns inline calls off for the backoff.
   private func timed<R>(_ body: () throws -> R) throws -> R {
     guard policy.allowsInline else { return try body() }
     let start = DispatchTime.now().uptimeNanoseconds
@@ -195,15 +183,13 @@ final class AsyncExecution: Sendable {
   }
 }
 
-/// The connection a `MemcachedPool.execute(_:)` body holds, so that the blocking pool calls
-/// it makes use it instead of borrowing another.
+/// The connection an `execute(_:)` body holds, which its blocking pool calls reuse.
 struct HeldConnection: Sendable {
   @TaskLocal private static var current: HeldConnection?
 
   let pool: ObjectIdentifier
   let connection: PooledConnection
-  /// Task-local values reach tasks the body might start; only the body's own thread may use the
-  /// connection.
+  /// Task-locals reach child tasks, but only the body's own thread may use the connection.
   let thread: pthread_t
 
   /// Runs `body` with `connection` lent to the blocking calls of `pool` on this thread.

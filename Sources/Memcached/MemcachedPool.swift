@@ -3,19 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// A thread-safe pool of ``MemcachedClient`` connections, shared by threads and tasks.
-///
-/// Borrow a client with the blocking or the async ``withConnection(_:)-86unv``, or call the async
-/// operations of ``MemcachedConnectionSource``; see <doc:AsyncCalls> for where async calls run.
-/// At most ``MemcachedConfiguration/poolSize`` connections are opened, on demand; every
-/// connection shares one view of which nodes are down (<doc:NodeFailures>).
-///
-/// ```swift
-/// let pool = try MemcachedPool(configuration: configuration, logger: logger)
-/// try await pool.set("greeting", value: Array("hello".utf8))
-/// let item = try await pool.get("greeting")
-/// await pool.shutdown()
-/// ```
+/// A thread-safe pool of ``MemcachedClient`` connections, shared by threads and tasks (<doc:Pool>).
 public final class MemcachedPool: MemcachedConnectionSource {
   /// The configuration every connection is made with.
   public let configuration: MemcachedConfiguration
@@ -26,9 +14,7 @@ public final class MemcachedPool: MemcachedConnectionSource {
   let metrics: MemcachedMetrics
 
   /// Creates a pool; connections are opened when first borrowed.
-  ///
-  /// - Throws: ``MemcachedError`` when the configuration is invalid (checked at once by making
-  ///   the first client).
+  /// - Throws: ``MemcachedError`` when the configuration is invalid.
   public init(configuration: MemcachedConfiguration, logger: Logger = .disabled) throws {
     let health = NodeHealth(configuration: configuration, logger: logger)
     let metrics = MemcachedMetrics()
@@ -43,10 +29,8 @@ public final class MemcachedPool: MemcachedConnectionSource {
     state.release(PooledConnection(first))
   }
 
-  /// Borrows a client for the duration of `body`, blocking the calling thread: for threads of
-  /// your own, not for async code (use the async form there).
-  /// - Throws: ``MemcachedReturnCode/poolTimeout`` when no connection became free in time,
-  ///   ``MemcachedReturnCode/poolShutDown`` after ``shutdown()``, or what `body` throws.
+  /// Borrows a client for the duration of `body`, blocking the calling thread (not for async code).
+  /// - Throws: ``MemcachedError`` on a checkout timeout or after shutdown, or what `body` throws.
   public func withConnection<R>(_ body: (MemcachedClient) throws -> R) throws -> R {
     if let held = HeldConnection.connection(of: state) { return try body(held.client) }
     let connection = try state.checkout(
@@ -55,20 +39,15 @@ public final class MemcachedPool: MemcachedConnectionSource {
     return try body(connection.client)
   }
 
-  /// Borrows a client and runs `body` with it where ``MemcachedConfiguration/asyncExecution``
-  /// says (<doc:AsyncCalls>); blocking pool calls made inside `body` use the same connection.
-  ///
-  /// - Throws: as the blocking form, and `CancellationError` when the task was cancelled while
-  ///   waiting for a connection.
+  /// Borrows a client and runs `body` with it where ``MemcachedConfiguration/asyncExecution`` says.
+  /// - Throws: as the blocking form, or `CancellationError` while waiting for a connection.
   public func withConnection<R: Sendable>(
     _ body: @escaping @Sendable (MemcachedClient) throws -> R
   ) async throws -> R {
     try await execute(body)
   }
 
-  /// Refuses new borrowers with ``MemcachedReturnCode/poolShutDown``, fails those waiting, waits
-  /// for the calls in flight to end, and closes the connections. Calling it again does nothing
-  /// more.
+  /// Refuses new borrowers, fails those waiting, waits for calls in flight, closes connections.
   public func shutdown() async {
     await state.shutdown()
   }
@@ -311,8 +290,7 @@ final class PoolState: @unchecked Sendable {
     waiter.continuation.resume(throwing: error)
   }
 
-  /// Checkout timeouts fire on a queue of their own: on the global queue they would wait behind
-  /// whatever blocking work an application put there.
+  // Not the global queue: timeouts would wait behind the application's blocking work there.
   private static let timerQueue = DispatchQueue(label: "mcdutils.memcached.pool-timer")
 
   private static func timeoutError(_ timeout: Duration) -> MemcachedError {
@@ -326,8 +304,7 @@ final class PoolState: @unchecked Sendable {
 }
 
 extension MemcachedPool: Service {
-  /// Runs until the service group shuts down gracefully (or the task is cancelled), then shuts
-  /// the pool down: what a swift-service-lifecycle `ServiceGroup` expects of a service.
+  /// Runs until the `ServiceGroup` shuts down gracefully or the task is cancelled, then shuts down.
   public func run() async throws {
     try? await gracefulShutdown()
     await shutdown()

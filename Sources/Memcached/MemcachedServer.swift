@@ -1,13 +1,6 @@
 import Foundation
 
-/// One memcached server: a TCP address or a unix socket, with a weight for weighted
-/// distribution.
-///
-/// Parse the original's server lines with ``init(parsing:)``:
-/// ```swift
-/// let server = try MemcachedServer(parsing: "cache-1.internal:11211")
-/// let local = try MemcachedServer(parsing: "[::1]:11211 2")  // weight 2
-/// ```
+/// One memcached server: a TCP address or a unix socket, with a weight.
 public struct MemcachedServer: Sendable, Hashable, CustomStringConvertible {
   /// Where a server listens.
   public enum Address: Sendable, Hashable {
@@ -37,14 +30,8 @@ public struct MemcachedServer: Sendable, Hashable, CustomStringConvertible {
     self.weight = weight
   }
 
-  /// Parses one server line of the original's `servers` property.
-  ///
-  /// Accepted forms: `host:port`, `host` (port 11211), `[::1]:11211`, `[::1]`, a unix socket
-  /// path starting with `/` (or `unix:/path`), each optionally followed by a weight, either
-  /// after white space (`host:port 3`) or in libmemcached's form (`host:port/?3`).
-  ///
-  /// - Throws: ``MemcachedError`` with ``MemcachedReturnCode/invalidConfiguration`` and a
-  ///   message quoting the line.
+  /// Parses one server line, such as `cache-1:11211`, `[::1]:11211 2` or `/tmp/memcached.sock`.
+  /// - Throws: ``MemcachedError`` (``MemcachedReturnCode/invalidConfiguration``) quoting the line.
   public init(parsing line: String) throws {
     let text = line.trimmingSpaces()
     func bad(_ reason: String) -> MemcachedError {
@@ -112,9 +99,7 @@ public struct MemcachedServer: Sendable, Hashable, CustomStringConvertible {
     self.init(host: String(host), port: port, weight: weight)
   }
 
-  /// Parses the original's `servers` property: one server line per line, blank lines and
-  /// surrounding spaces ignored.
-  ///
+  /// Parses server lines, one per line; blank lines and surrounding spaces are ignored.
   /// - Throws: ``MemcachedError`` quoting the first bad line.
   public static func parseList(_ text: String) throws -> [MemcachedServer] {
     try text.split(whereSeparator: \.isNewline)
@@ -123,8 +108,7 @@ public struct MemcachedServer: Sendable, Hashable, CustomStringConvertible {
       .map { try MemcachedServer(parsing: $0) }
   }
 
-  /// The address as a server line: `host:port`, `[v6]:port` or the socket path (the weight is
-  /// left out).
+  /// The address as a server line (`host:port`, `[v6]:port` or the socket path), without weight.
   public var description: String {
     switch address {
     case .tcp(let host, let port):

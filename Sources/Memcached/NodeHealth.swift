@@ -5,11 +5,9 @@ import Synchronization
 
 /// What a client knows about one node: whether calls may go to it, and when it last came back.
 public struct MemcachedNodeStatus: Sendable, Hashable {
-  /// Whether the node is known to be down: a call failed to reach it and no probe has found it
-  /// back since. Calls for its keys fail over (or fail fast) without waiting for it.
+  /// Whether the node is known to be down: a call failed to reach it and no probe answered since.
   public var isDown: Bool
-  /// When a probe last found the node back after it was down, if ever: a node that was down may
-  /// have missed writes that went to other copies meanwhile.
+  /// When a probe last found the node back after it was down, if ever.
   public var lastRecovery: ContinuousClock.Instant?
 
   /// A status with the given facts.
@@ -20,19 +18,12 @@ public struct MemcachedNodeStatus: Sendable, Hashable {
 }
 
 /// Which nodes of a configuration are known to be down, shared by every client of a pool.
-///
-/// A call that cannot reach a node marks it down once for everybody (and logs it once); calls
-/// then skip it in microseconds. A background probe asks the node every
-/// ``MemcachedConfiguration/retryTimeout`` (the first time after at most 100 ms, so a blip costs
-/// little) and marks it up again when it answers, so no request ever waits on a node that is
-/// down except the one that found it so.
 final class NodeHealth: Sendable {
   private let nodes: Mutex<[MemcachedNodeStatus]>
   private let downCount = Atomic<Int>(0)
   private let configuration: MemcachedConfiguration
   private let logger: Logger
-  /// `false` for the clients that probe single servers: they report each server as they find
-  /// it, so they never mark one down.
+  /// `false` for single-server probe clients, which never mark their server down.
   private let tracking: Bool
 
   private static let probeQueue = DispatchQueue(
@@ -102,8 +93,7 @@ final class NodeHealth: Sendable {
     }
   }
 
-  /// Asks the node for a key, over a connection of its own: any answer, a miss included, means
-  /// it is back.
+  /// Asks the node for a key over a connection of its own; any answer means it is back.
   private func probe(_ node: Int) {
     guard status(node).isDown else { return }
     var single = configuration

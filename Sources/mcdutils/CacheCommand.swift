@@ -45,9 +45,7 @@ struct CacheEntryOptions: ParsableArguments {
 
   /// The object the entry belongs to.
   var object: CacheablePath { CacheablePath(path: path) }
-  /// The request values, by name.
   var request: [String: String] { Self.dictionary(requestPairs) }
-  /// The keywords, by key.
   var keywords: [String: String] { Self.dictionary(keywordPairs) }
 
   /// `name=value` pairs as a dictionary; the last of repeated names wins.
@@ -62,8 +60,7 @@ struct CacheEntryOptions: ParsableArguments {
 
   /// A cache over the servers, with these request names, sealing as `sealing` says.
   ///
-  /// - Throws: `MemcachedError` for a bad server line or configuration, `SecurityKeyError` for
-  ///   a bad key file.
+  /// - Throws: `MemcachedError` (bad servers or configuration), `SecurityKeyError` (key file).
   func makeCache(servers: ServerOptions, sealing: SealingOptions) throws -> MemCacheZCache {
     MemCacheZCache(
       store: try MemcachedPool(configuration: servers.configuration()), requestNames: requestNames,

@@ -1,7 +1,6 @@
 import Foundation
 
-/// An expected outcome that makes a command exit with status 1, such as a miss: its message goes
-/// to standard error as `mcdutils: <message>`.
+/// An expected outcome (such as a miss) that exits with status 1, printed `mcdutils: <message>`.
 struct CommandFailure: Error, CustomStringConvertible {
   /// What happened, in one line.
   let description: String

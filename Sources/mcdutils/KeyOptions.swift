@@ -2,8 +2,7 @@ import ArgumentParser
 import Foundation
 import MCDUtils
 
-/// `--seal-key-file` (or `MCDUTILS_SEAL_KEY_FILE`): the key ring that seals session and cache
-/// values.
+/// `--seal-key-file` (or `MCDUTILS_SEAL_KEY_FILE`): the key ring sealing stored values.
 struct SealingOptions: ParsableArguments {
   @Option(
     name: .customLong("seal-key-file"),
@@ -22,8 +21,7 @@ struct SealingOptions: ParsableArguments {
   }
 }
 
-/// `--id-key-file` (or `MCDUTILS_ID_KEY_FILE`): the key that hashes browser ids into session
-/// keys.
+/// `--id-key-file` (or `MCDUTILS_ID_KEY_FILE`): the key hashing browser ids into session keys.
 struct IdKeyOptions: ParsableArguments {
   @Option(
     name: .customLong("id-key-file"),
@@ -42,8 +40,7 @@ struct IdKeyOptions: ParsableArguments {
   }
 }
 
-/// The key file named by the option or, when it is absent, by the environment variable; a file
-/// that other users may read gets a warning on standard error.
+/// The key file the option (else the environment variable) names; warns if others can read it.
 private func keyFile(_ option: String?, _ variable: String) -> String? {
   guard let path = option ?? ProcessInfo.processInfo.environment[variable], !path.isEmpty else {
     return nil
@@ -52,8 +49,7 @@ private func keyFile(_ option: String?, _ variable: String) -> String? {
   return path
 }
 
-/// Warns on standard error when other users may read the secret file at `path` (`what` names it:
-/// "key file", "password file").
+/// Warns on standard error when other users may read the secret file at `path`.
 func warnIfReadableByOthers(_ path: String, _ what: String) {
   if KeyFile.isReadableByOthers(path) {
     printError("warning: other users can read the \(what) \(path) (chmod 600 it)")

@@ -1,12 +1,8 @@
 import ArgumentParser
 import Foundation
 
-/// The `mcdutils` command: the memcached client, the sessions and the page cache, over the
-/// `Memcached` and `MCDUtils` libraries.
-///
-/// Every failure ends the same way: one line on standard error, `mcdutils: <message>`, and a
-/// non-zero exit status (see ``ToolCommand``). Usage errors keep swift-argument-parser's own
-/// message and usage text.
+/// The `mcdutils` command: the memcached client, the sessions and the page cache. A failure
+/// prints `mcdutils: <message>` and exits non-zero (see ``ToolCommand``), except usage errors.
 @main
 struct MCDUtilsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -33,11 +29,9 @@ struct MCDUtilsCommand: ParsableCommand {
   )
 }
 
-/// A command that does something: its ``execute()`` runs, and what it throws becomes one line
-/// on standard error and exit status 1, except argument-parser's own errors (usage, exit codes),
-/// which keep their meaning.
+/// A command whose ``execute()`` errors become one line on standard error and exit status 1,
+/// except argument-parser's own errors (usage, exit codes).
 protocol ToolCommand: ParsableCommand {
-  /// What the command does.
   func execute() throws
 }
 

@@ -3,11 +3,9 @@ import Foundation
 import MCDUtils
 import Memcached
 
-/// The memcached servers a command talks to: `--servers`, or else `MCDUTILS_SERVERS`.
-///
-/// Both take server lines separated by commas (`127.0.0.1:11211,127.0.0.1:11212`); the option
-/// may also be repeated. Each entry is a server line of the original's `servers` property:
-/// `host:port`, `host`, `[::1]:11211`, a unix socket path, an optional weight.
+/// The servers a command talks to: `--servers` (repeatable), else `MCDUTILS_SERVERS`, each a
+/// comma-separated list of the original's server lines (`host[:port]`, `[::1]:11211`, a socket
+/// path, an optional weight).
 struct ServerOptions: ParsableArguments {
   /// The environment variable read when `--servers` is absent.
   static let environmentVariable = "MCDUTILS_SERVERS"
@@ -41,8 +39,7 @@ struct ServerOptions: ParsableArguments {
     }
   }
 
-  /// The client configuration for the servers and the SASL credentials, with the library's
-  /// defaults otherwise.
+  /// The client configuration for the servers and the SASL credentials, defaults otherwise.
   ///
   /// - Throws: `MemcachedError` quoting the first bad server line; ``CommandFailure`` for a
   ///   password file that cannot be read or is empty.
@@ -61,12 +58,9 @@ struct ServerOptions: ParsableArguments {
   }
 }
 
-/// SASL credentials: `--username`, with the password from `MCDUTILS_PASSWORD` or from the file
-/// named by `--password-file` (which wins when both are given).
-///
-/// No option takes the password itself: a command line is visible to every user of the machine
-/// (`ps`, `/proc/PID/cmdline`) and lands in shell histories. A `--password` option is refused
-/// without its value being repeated anywhere.
+/// SASL credentials: `--username`, the password from `--password-file` (which wins) or
+/// `MCDUTILS_PASSWORD`; never from the command line, which every user can read (`ps`,
+/// `/proc/PID/cmdline`) and shell histories keep.
 struct CredentialOptions: ParsableArguments {
   /// The environment variable that holds the password.
   static let passwordVariable = "MCDUTILS_PASSWORD"
@@ -109,11 +103,9 @@ struct CredentialOptions: ParsableArguments {
     ProcessInfo.processInfo.environment[Self.passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
   }
 
-  /// The credentials, or `nil` without `--username`. A password file that other users may read
-  /// gets a warning on standard error.
+  /// The credentials, or `nil` without `--username`; warns if others can read the password file.
   ///
-  /// - Throws: ``CommandFailure`` for a password file that cannot be read or whose first line
-  ///   is empty.
+  /// - Throws: ``CommandFailure`` for a password file that cannot be read or starts empty.
   func resolved() throws -> MemcachedConfiguration.Credentials? {
     guard let username else { return nil }
     guard let path = passwordFile else {
@@ -134,8 +126,8 @@ struct CredentialOptions: ParsableArguments {
     return .init(username: username, password: password)
   }
 
-  /// The start of the file, up to its first line break, read as a stream so that a pipe works
-  /// too (`--password-file /dev/stdin`, or `<(command)` in a shell); at most 64 KiB.
+  /// The file up to its first line break (at most 64 KiB), read as a stream so that a pipe
+  /// works too (`--password-file /dev/stdin`, `<(command)`).
   ///
   /// - Throws: ``CommandFailure`` when the file cannot be opened or read.
   private static func firstLineBytes(of path: String) throws -> Data {

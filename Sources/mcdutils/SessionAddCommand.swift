@@ -1,8 +1,7 @@
 import ArgumentParser
 import MCDUtils
 
-/// `mcdutils session add --id ID`: the original's "Test" tab. Reads `key value` lines from
-/// standard input and adds them to the session in one transaction.
+/// `mcdutils session add --id ID`: adds `key value` lines from standard input to a session.
 struct SessionAddCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "add",

@@ -3,8 +3,7 @@ import Foundation
 import MCDUtils
 import Memcached
 
-/// `mcdutils session …`: the original's "Test" tab of the session data container, on the
-/// command line.
+/// `mcdutils session …`: the original session data container's "Test" tab, on the command line.
 struct SessionCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "session",

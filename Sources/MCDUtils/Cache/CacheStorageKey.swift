@@ -1,17 +1,8 @@
 import Crypto
 import Memcached
 
-/// The memcached key a cache entry is stored under: an unambiguous encoding of what names the
-/// entry, readable when short, with a digest when long (see "Page cache keys" in
-/// `docs/wire-format.md`).
-///
-/// Each part (a path component, the view, a request name or value, a keyword or its value) is
-/// escaped: `%`, the separators `/ | , : #`, spaces, control characters and DEL become `%XX`. The
-/// parts are then joined as the original's aggregate key joins them, so a key with nothing to
-/// escape reads exactly as `aggregateKey` writes it, and two different entries never share a
-/// key: the separators can only come from the structure. A missing request value is written as
-/// the name alone (`lang`), an empty one as `lang:`; a list of one empty part (a path `[""]`) is
-/// written `%-`, so that it differs from an empty list.
+/// The memcached keys of the page cache: unambiguous, readable when short, with a digest when
+/// long (see "Keys" in the PageCache article and `docs/wire-format.md`).
 enum CacheStorageKey {
   /// What separates the readable start of a long key from its digest.
   static let digestMarker = "#sha256:"
@@ -48,8 +39,7 @@ enum CacheStorageKey {
     return String(decoding: key, as: UTF8.self)
   }
 
-  /// The key of an object's generation counter: its path, then `|#generation` (a `#` never
-  /// appears unescaped in an entry's key).
+  /// The key of an object's generation counter: its path, then `|#generation`.
   static func generation(path: [String]) -> String {
     var key: [UInt8] = []
     appendPath(path, to: &key)
@@ -57,8 +47,8 @@ enum CacheStorageKey {
     return String(decoding: key, as: UTF8.self)
   }
 
-  /// `key` itself when memcached accepts it with `prefixLength` bytes of prefix, else a
-  /// readable start of it, `#sha256:` and the hex SHA-256 digest of the whole key.
+  /// `key`, or its readable start and `#sha256:` digest when too long with `prefixLength` bytes
+  /// of prefix.
   static func shortened(_ key: String, prefixLength: Int) -> String {
     let budget = MemcachedKey.maximumLength - max(0, prefixLength)
     if key.utf8.count <= budget, !key.isEmpty { return key }
@@ -93,8 +83,7 @@ enum CacheStorageKey {
     }
   }
 
-  /// Appends `part` with every byte that is a separator, `%` or not allowed in a memcached key
-  /// written as `%XX`.
+  /// Appends `part`, escaping separators, `%` and bytes memcached keys cannot hold as `%XX`.
   private static func append(_ part: String, to key: inout [UInt8]) {
     for byte in part.utf8 {
       switch byte {

@@ -1,15 +1,10 @@
 import Foundation
 
-/// An object whose renderings ``MemCacheZCache`` caches: it has a path and, optionally, a time
-/// of last modification.
-///
-/// Every entry of the object (every view, request variation and keyword) is keyed by its path,
-/// and `MemCacheZCache.invalidate(_:)` drops them all at once.
+/// An object whose renderings ``MemCacheZCache`` caches, by its path and last modification.
 public protocol Cacheable {
   /// The object's path components, such as `["", "site", "page"]` (Zope's `getPhysicalPath()`).
   var physicalPath: [String] { get }
-  /// When the object last changed; entries written before it are misses. `nil` (the default)
-  /// when unknown.
+  /// When the object last changed, if known; entries written before it are misses.
   var modificationTime: Date? { get }
 }
 
@@ -18,8 +13,7 @@ extension Cacheable {
   public var modificationTime: Date? { nil }
 }
 
-/// A ``Cacheable`` made of a path and an optional modification time, for callers without an
-/// object model of their own (the CLI, scripts, tests).
+/// A ``Cacheable`` made of a path and an optional modification time.
 public struct CacheablePath: Cacheable, Sendable, Hashable {
   /// The object's path components.
   public var physicalPath: [String]
@@ -32,7 +26,7 @@ public struct CacheablePath: Cacheable, Sendable, Hashable {
     self.modificationTime = modificationTime
   }
 
-  /// An object at a `/`-separated path: `"a/b/c"` is `["a", "b", "c"]`, `"/a"` is `["", "a"]`.
+  /// An object at a `/`-separated path: `"/a"` is `["", "a"]`.
   public init(path: String, modificationTime: Date? = nil) {
     self.init(
       path.split(separator: "/", omittingEmptySubsequences: false).map(String.init),

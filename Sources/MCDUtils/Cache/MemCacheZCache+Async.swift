@@ -4,8 +4,8 @@ import Memcached
 // The async forms of the page cache's operations: the same steps, run where the store says
 // async code may block.
 extension MemCacheZCache {
-  /// The cached value of an object's rendering, or `nil` on a miss, in one round trip, as the
-  /// blocking ``get(_:for:view:request:keywords:)``.
+  /// The cached value of an object's rendering, or `nil` on a miss, as the blocking
+  /// ``get(_:for:view:request:keywords:)``.
   public func get<Value: Decodable & Sendable>(
     _ type: Value.Type = Value.self, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:]
@@ -17,9 +17,7 @@ extension MemCacheZCache {
 
   /// Stores a value for an object's rendering, as the blocking
   /// ``set(_:for:view:request:keywords:maxAge:)``.
-  ///
-  /// - Throws: ``MemCacheError``: the value cannot be encoded or is too large, or the store
-  ///   failed.
+  /// - Throws: ``MemCacheError`` when the value cannot be encoded or stored.
   public func set<Value: Encodable & Sendable>(
     _ value: Value, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:], maxAge: Duration? = nil
@@ -30,18 +28,16 @@ extension MemCacheZCache {
   }
 
   /// Drops every cached entry of an object, as the blocking `invalidate(_:)`.
-  ///
   /// - Throws: ``MemCacheError`` when the store failed: then nothing was invalidated.
   public func invalidate(_ object: some Cacheable) async throws(MemCacheError) {
     let key = generationKey(for: object)
     try await reporting { try self.bumpGeneration(key, on: $0) }
   }
 
-  /// The cached value of an object's rendering, computing it on a miss with stampede
-  /// protection, as the blocking ``getOrCompute(_:for:view:request:keywords:maxAge:compute:)``;
-  /// waiting callers sleep without blocking a thread.
-  ///
-  /// - Throws: what `compute` throws.
+  /// The cached value of an object's rendering, computed on a miss, as the blocking
+  /// ``getOrCompute(_:for:view:request:keywords:maxAge:compute:)``.
+  /// - Throws: what `compute` throws, ``MemCacheError`` for a value that cannot be encoded, or
+  ///   `CancellationError` while waiting.
   public func getOrCompute<Value: Codable & Sendable>(
     _ type: Value.Type = Value.self, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:], maxAge: Duration? = nil,

@@ -3,24 +3,19 @@ import Memcached
 
 /// The steps of every operation, run on the connection the blocking or the async API borrowed.
 extension MemCacheZCache {
-  /// What a lookup found.
+  /// What a lookup found: the usable value (maybe stale), the object's current generation and
+  /// whether another caller holds the lease.
   struct Lookup<Value> {
-    /// The entry's value, when usable.
     var value: Value?
-    /// Whether `value` is past its maximum age (kept as the stale copy).
     var isStale = false
-    /// The object's current generation, `nil` when memcached has none.
     var generation: UInt64?
-    /// Whether another caller holds the lease (only asked by `getOrCompute`).
     var leaseHeld = false
   }
 
   /// What `getOrCompute` does next.
   enum Step<Value> {
-    /// Return this value.
     case done(Value)
-    /// Compute the value and store it under `generation` (the current one when `nil`);
-    /// `leased` when this caller holds the lease and must release it.
+    /// Compute and store under `generation` (`nil`: the current one); `leased`: release after.
     case compute(generation: UInt64?, leased: Bool)
     /// Another caller computes: look again after the poll interval.
     case wait
@@ -109,8 +104,7 @@ extension MemCacheZCache {
     try write(value, keys, generation: generation, maxAge: maxAge, on: store)
   }
 
-  /// Drops a lease. A failure only delays the next computation until the lease expires, so it
-  /// is logged, not thrown.
+  /// Drops a lease; a failure only delays the next computation, so it is logged, not thrown.
   func releaseLease(_ keys: Keys, on store: any MemcachedOperations) {
     do {
       _ = try store.delete(keys.lease)
@@ -119,8 +113,7 @@ extension MemCacheZCache {
     }
   }
 
-  /// Writes an entry under `generation`, or else the generation seen recently, or else the one
-  /// memcached holds now.
+  /// Writes an entry under `generation`, else the one seen recently, else memcached's.
   func write<Value: Encodable>(
     _ value: Value, _ keys: Keys, generation: UInt64?, maxAge: Duration?,
     on store: any MemcachedOperations
@@ -150,11 +143,8 @@ extension MemCacheZCache {
     shared.record(.invalidation)
   }
 
-  /// Adds `delta` to a generation counter, creating it when absent, and returns its value.
-  ///
-  /// A counter is created from the clock in microseconds, above any value an earlier counter of
-  /// the same key reached, so a counter that memcached evicted never comes back to a generation
-  /// that older entries carry.
+  /// Adds `delta` to a generation counter, creating it from the clock when absent, and returns
+  /// its value.
   func counter(_ key: String, delta: UInt64, on store: any MemcachedOperations) throws -> UInt64 {
     let value: UInt64
     do {

@@ -2,21 +2,8 @@ import Foundation
 import Logging
 import Memcached
 
-/// A page/result cache in memcached, shared by every instance of a service: the original's
-/// `MemCacheZCache` (Zope's `IZCache`), made race-free and failing open.
-///
-/// Entries are named by an object's path, a view, request values and keywords. Each object has
-/// a generation counter, and `invalidate(_:)` drops all its entries with one increment. A
-/// store that fails never turns into an error page: a lookup is then a miss, counted in
-/// ``statistics`` and logged once per episode. See <doc:PageCache>.
-///
-/// ```swift
-/// let cache = try manager.cache()
-/// let page = try await cache.getOrCompute(String.self, for: document, view: "index_html") {
-///   try await render(document)
-/// }
-/// try await cache.invalidate(document)  // after the document changes
-/// ```
+/// A page/result cache in memcached, shared by every instance of a service, race-free and
+/// failing open (see <doc:PageCache>).
 public final class MemCacheZCache: Sendable {
   /// Where entries are stored.
   public let store: any MemCacheStore
@@ -32,17 +19,7 @@ public final class MemCacheZCache: Sendable {
   let logger: Logger
   let shared: MemCacheZCacheSharedState
 
-  /// A cache over `store`.
-  ///
-  /// - Parameters:
-  ///   - store: where entries go; a `MemcachedPool` to share them between
-  ///     processes.
-  ///   - requestNames: the request values that vary the key; they are sorted.
-  ///   - defaultMaxAge: how long entries stay fresh unless a `set` says otherwise; `nil` for
-  ///     no limit.
-  ///   - tuning: stale copies, leases and compression.
-  ///   - sealing: the keys to seal entries with; `nil` stores them unsealed.
-  ///   - logger: receives store failures and unreadable entries.
+  /// A cache over `store`, with statistics of its own.
   public convenience init(
     store: any MemCacheStore, requestNames: [String] = [],
     defaultMaxAge: Duration? = .seconds(3600), tuning: Tuning = Tuning(),
@@ -68,8 +45,7 @@ public final class MemCacheZCache: Sendable {
 
   // MARK: Keys
 
-  /// The original's aggregate key of an entry, with this cache's request names: its display
-  /// form, for logs.
+  /// The original's aggregate key of an entry: its display form, for logs.
   public func key(
     for object: some Cacheable, view: String = "", request: [String: String] = [:],
     keywords: [String: String] = [:]
@@ -79,9 +55,8 @@ public final class MemCacheZCache: Sendable {
       keywords: keywords)
   }
 
-  /// The memcached key an entry is stored under: an unambiguous encoding of what names it,
-  /// which reads as ``key(for:view:request:keywords:)`` when nothing needs escaping, and ends
-  /// in `#sha256:` and a digest when it is longer than memcached allows.
+  /// The memcached key an entry is stored under: ``key(for:view:request:keywords:)`` escaped,
+  /// with a digest when too long.
   public func storageKey(
     for object: some Cacheable, view: String = "", request: [String: String] = [:],
     keywords: [String: String] = [:]
@@ -89,17 +64,13 @@ public final class MemCacheZCache: Sendable {
     keys(for: object, view: view, request: request, keywords: keywords).entry
   }
 
-  /// The keys one entry involves.
+  /// The keys one entry involves (the aggregate one for logs), and the object's modification
+  /// time in seconds since 1970.
   struct Keys: Sendable {
-    /// The aggregate key, for logs.
     var aggregate: String
-    /// Where the entry is stored.
     var entry: String
-    /// The object's generation counter.
     var generation: String
-    /// The lease of the caller computing the entry.
     var lease: String
-    /// The object's modification time in seconds since 1970.
     var modificationTime: Double?
   }
 
@@ -126,8 +97,7 @@ public final class MemCacheZCache: Sendable {
 
   // MARK: Statistics
 
-  /// Hits, misses, stale hits, sets, invalidations, store errors and waits so far, shared by
-  /// every cache of one manager.
+  /// What the cache did so far, shared by every cache of one manager.
   public var statistics: MemCacheZCacheStatistics {
     shared.statistics.withLock { $0 }
   }
@@ -137,21 +107,15 @@ public final class MemCacheZCache: Sendable {
     shared.statistics.withLock { $0 = MemCacheZCacheStatistics() }
   }
 
-  /// The error of the last store call that failed, until the store answers again: what a
-  /// lookup that failed open hid.
+  /// The error of the last store call that failed, until the store answers again.
   public var lastStoreError: MemCacheError? {
     shared.lastStoreError.withLock { $0 }
   }
 
   // MARK: Blocking API
 
-  /// The cached value of an object's rendering, or `nil` on a miss (the original's
-  /// `ZCache_get`), in one round trip. Blocks the calling thread; use the async form in async
-  /// code.
-  ///
-  /// An entry is a miss when it is absent, was written before the object's last invalidation
-  /// or modification time, is older than its maximum age, cannot be read as `Value`, or the
-  /// store fails (see ``lastStoreError``).
+  /// The cached value of an object's rendering, or `nil` on a miss (also when the store
+  /// fails); blocks the calling thread.
   public func get<Value: Decodable>(
     _ type: Value.Type = Value.self, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:]
@@ -160,12 +124,8 @@ public final class MemCacheZCache: Sendable {
     return countedGet(failingOpen(nil) { try lookup(Value.self, keys, on: $0, withLease: false) })
   }
 
-  /// Stores a value for an object's rendering (the original's `ZCache_set`): one round trip
-  /// when a `get` of the object ran within ``Tuning/generationMemoLifetime``, two otherwise.
-  ///
-  /// `maxAge`: how long the entry stays fresh; `nil` for ``defaultMaxAge``.
-  /// - Throws: ``MemCacheError``: the value cannot be encoded or is too large, or the store
-  ///   failed.
+  /// Stores a value for an object's rendering, fresh for `maxAge` (``defaultMaxAge`` if `nil`).
+  /// - Throws: ``MemCacheError`` when the value cannot be encoded or stored.
   public func set<Value: Encodable>(
     _ value: Value, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:], maxAge: Duration? = nil
@@ -175,21 +135,16 @@ public final class MemCacheZCache: Sendable {
     try reporting { try write(value, keys, generation: nil, maxAge: maxAge, on: $0) }
   }
 
-  /// Drops every cached entry of an object, every view and every key, in one round trip (the
-  /// original's `ZCache_invalidate`). Once it returns, no lookup anywhere returns an entry
-  /// written before it.
-  ///
+  /// Drops every cached entry of an object, every view and every key, in one round trip.
   /// - Throws: ``MemCacheError`` when the store failed: then nothing was invalidated.
   public func invalidate(_ object: some Cacheable) throws(MemCacheError) {
     let key = generationKey(for: object)
     try reporting { try bumpGeneration(key, on: $0) }
   }
 
-  /// The cached value of an object's rendering, computing and storing it on a miss, with
-  /// stampede protection (see <doc:PageCache>). A store that fails makes it compute the value
-  /// and return it, never throw.
-  ///
-  /// - Throws: what `compute` throws.
+  /// The cached value of an object's rendering, computed and stored on a miss, with stampede
+  /// protection.
+  /// - Throws: what `compute` throws, or ``MemCacheError`` for a value that cannot be encoded.
   public func getOrCompute<Value: Codable>(
     _ type: Value.Type = Value.self, for object: some Cacheable, view: String = "",
     request: [String: String] = [:], keywords: [String: String] = [:], maxAge: Duration? = nil,

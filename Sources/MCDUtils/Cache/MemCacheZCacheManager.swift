@@ -1,20 +1,8 @@
 import Logging
 import Memcached
 
-/// The cache manager services configure: a title, a store, the request names that vary keys
-/// and a default maximum age; ``cache()`` hands out the cache (the original's
-/// `MemCacheZCacheManager`, a `RAMCacheManager` replacement).
-///
-/// Build it from a ``MemCacheProxy`` with ``init(id:title:proxy:requestNames:defaultMaxAge:tuning:logger:)``,
-/// or from any store.
-///
-/// ```swift
-/// var manager = MemCacheZCacheManager(title: "Pages", store: pool)
-/// manager.requestNames = ["lang", "page"]
-/// let cache = try manager.cache()
-/// ```
-///
-/// Copies of a manager share one set of statistics, and so do the caches they make.
+/// The cache manager services configure, which hands out the page cache with ``cache()``
+/// (see <doc:PageCache>).
 public struct MemCacheZCacheManager: Sendable {
   /// The manager's id (Zope's object id).
   public var id: String
@@ -33,8 +21,7 @@ public struct MemCacheZCacheManager: Sendable {
   private var sortedRequestNames: [String]
   private let shared: MemCacheZCacheSharedState
 
-  /// The request values that vary cache keys (the original's `request_names`), always sorted by
-  /// code point, as the original sorts them.
+  /// The request values that vary cache keys, always sorted by code point.
   public var requestNames: [String] {
     get { sortedRequestNames }
     set { sortedRequestNames = newValue.sorted(by: codePointOrder) }
@@ -71,7 +58,7 @@ public struct MemCacheZCacheManager: Sendable {
   }
 
   /// The cache over the manager's store (the original's `ZCacheManager_getCache`).
-  /// - Throws: ``MemCacheError/noProxy`` ("No proxy defined") when the manager has no store.
+  /// - Throws: ``MemCacheError/noProxy`` when the manager has no store.
   public func cache() throws(MemCacheError) -> MemCacheZCache {
     guard let store else { throw .noProxy }
     return MemCacheZCache(

@@ -32,8 +32,7 @@ enum CacheEvent: CaseIterable {
   }
 }
 
-/// What the caches made by one manager share: their statistics and the generations they saw
-/// recently.
+/// What the caches made by one manager share: statistics and recently seen generations.
 final class MemCacheZCacheSharedState: Sendable {
   private struct RememberedGeneration {
     var value: UInt64
@@ -91,11 +90,9 @@ final class MemCacheZCacheSharedState: Sendable {
   }
 
   /// Remembers that the object's generation counter held `generation`.
-  ///
-  /// Generations only grow (a counter that memcached evicted is recreated from the clock, above
-  /// any earlier value), so the memo keeps the larger of two recent values: an answer that was
-  /// on the wire while an invalidation went through never takes the memo back.
   func remember(_ generation: UInt64, for key: String, lifetime: Duration) {
+    // Generations only grow, so the larger of two recent values is kept: an answer that was on
+    // the wire while an invalidation went through never takes the memo back.
     let now = clock.now
     generations.withLock { memo in
       if let known = memo[key], known.expires > now, known.value >= generation { return }

@@ -1,11 +1,5 @@
-/// What a page cache has done since it was made (or its statistics reset).
-///
-/// Each `get` counts one hit or one miss. Each `getOrCompute` counts exactly one of: a hit (it
-/// returned a stored value, at once or after waiting for another caller's computation), a stale
-/// hit (it returned the expired copy while another caller computes), or a miss (it computed the
-/// value). Each stored value counts one set, each `invalidate` one invalidation. Each store
-/// call that failed counts one store error (the cache then treated a lookup as a miss), and each
-/// time a `getOrCompute` caller waited for another's computation counts one wait.
+/// What a page cache has done since it was made or its statistics were reset (see
+/// "Statistics" in <doc:PageCache>).
 public struct MemCacheZCacheStatistics: Sendable, Hashable, CustomStringConvertible {
   /// Lookups that returned a fresh stored value.
   public var hits = 0
@@ -17,7 +11,7 @@ public struct MemCacheZCacheStatistics: Sendable, Hashable, CustomStringConverti
   public var sets = 0
   /// Objects invalidated.
   public var invalidations = 0
-  /// Store calls that failed (memcached down or unreachable); lookups among them were misses.
+  /// Store calls that failed (memcached down or unreachable).
   public var storeErrors = 0
   /// Times a `getOrCompute` caller waited for another caller's computation.
   public var waits = 0

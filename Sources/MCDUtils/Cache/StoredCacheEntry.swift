@@ -1,17 +1,9 @@
-/// One cache entry as stored: the value with the generation it was written under, when it was
-/// written and how long it stays fresh.
-///
-/// It is written with ``ValueFormat`` as a map with short keys (`g`, `t`, `a`, `v`), so a large
-/// value is compressed like any other. The generation is kept as decimal text, exactly as
-/// memcached's counter holds it.
+/// One cache entry as stored (see "Stored entries" in the PageCache article): the value, its
+/// generation, when it was written (seconds since 1970) and its maximum age in seconds.
 struct StoredCacheEntry<Value> {
-  /// The object's generation when the entry was written.
   var generation: UInt64
-  /// When the entry was written, in seconds since 1970 (wall clock, shared by every instance).
   var writtenAt: Double
-  /// Seconds the entry stays fresh after `writtenAt`; `nil` for no limit.
   var maxAge: Double?
-  /// The cached value.
   var value: Value
 
   enum CodingKeys: String, CodingKey {

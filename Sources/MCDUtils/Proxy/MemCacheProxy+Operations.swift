@@ -1,15 +1,11 @@
 import Memcached
 
-// The expanded client API over `Codable` values. Each operation has a blocking form (for
-// threads of your own and data managers) and an async form (for request handlers); both are one
-// line over the same steps: encode, run on a connection, keep the read cache right.
+// The expanded client API over `Codable` values, blocking and async: both forms are one line
+// over the same steps (encode, run on a connection, keep the read cache right).
 extension MemCacheProxy {
   // MARK: Reads
 
-  /// The raw item under `key` (bytes, flags, CAS value), or `nil` on a miss; inside a
-  /// transaction, read from the store once.
-  ///
-  /// Use it for items that are not in ``ValueFormat``, such as counters.
+  /// The raw item under `key` (bytes, flags, CAS value), such as a counter, or `nil` on a miss.
   /// - Throws: ``MemCacheError/unavailable(_:)`` or ``MemCacheError/storeFailed(_:)``.
   public func item(forKey key: String) throws(MemCacheError) -> MemcachedItem? {
     let cache = readCache.cache(for: Transaction.current, create: true)
@@ -18,7 +14,6 @@ extension MemCacheProxy {
   }
 
   /// The raw item under `key`, asynchronously.
-  ///
   /// - Throws: as the blocking `item(forKey:)`.
   public func item(forKey key: String) async throws(MemCacheError) -> MemcachedItem? {
     let cache = readCache.cache(for: Transaction.current, create: true)
@@ -34,10 +29,8 @@ extension MemCacheProxy {
   }
 
   /// The value under `key`, or `nil` on a miss: the original's `get`.
-  ///
   /// - Throws: ``MemCacheError/undecodable(_:)`` for bytes that are not ours,
-  ///   ``MemCacheError/decodingFailed(_:)`` when the value is not a `T`, or what
-  ///   `item(forKey:)` throws.
+  ///   ``MemCacheError/decodingFailed(_:)`` for a value that is not a `T`, or a store error.
   public func get<T: Decodable>(_ key: String, as type: T.Type = T.self) throws(MemCacheError)
     -> T?
   {
@@ -45,7 +38,6 @@ extension MemCacheProxy {
   }
 
   /// The value under `key`, or `nil` on a miss, asynchronously.
-  ///
   /// - Throws: as the blocking `get(_:as:)`.
   public func get<T: Decodable>(_ key: String, as type: T.Type = T.self)
     async throws(MemCacheError) -> T?
@@ -55,9 +47,7 @@ extension MemCacheProxy {
     }
   }
 
-  /// The value under `key` with its CAS value, for a later `cas(_:_:cas:expiration:)`; `nil`
-  /// on a miss. memcached's `gets`.
-  ///
+  /// The value under `key` with its CAS value, for a later `cas(_:_:cas:expiration:)`, or `nil`.
   /// - Throws: as `get(_:as:)`.
   public func getWithCAS<T: Decodable>(_ key: String, as type: T.Type = T.self)
     throws(MemCacheError) -> (value: T, cas: UInt64)?
@@ -68,7 +58,6 @@ extension MemCacheProxy {
   }
 
   /// The value under `key` with its CAS value, asynchronously.
-  ///
   /// - Throws: as `get(_:as:)`.
   public func getWithCAS<T: Decodable>(_ key: String, as type: T.Type = T.self)
     async throws(MemCacheError) -> (value: T, cas: UInt64)?
@@ -78,9 +67,7 @@ extension MemCacheProxy {
     }
   }
 
-  /// The values of the keys that exist, with one request per server: the original's
-  /// `get_multi`. Inside a transaction, keys it read before come from its read cache.
-  ///
+  /// The values of the keys that exist, one request per server: the original's `get_multi`.
   /// - Throws: as `get(_:as:)`.
   public func getMulti<T: Decodable>(_ keys: [String], as type: T.Type = T.self)
     throws(MemCacheError) -> [String: T]
@@ -93,7 +80,6 @@ extension MemCacheProxy {
   }
 
   /// The values of the keys that exist, asynchronously.
-  ///
   /// - Throws: as `get(_:as:)`.
   public func getMulti<T: Decodable>(_ keys: [String], as type: T.Type = T.self)
     async throws(MemCacheError) -> [String: T]
@@ -109,7 +95,6 @@ extension MemCacheProxy {
   // MARK: Writes
 
   /// Stores `value` under `key`: the original's `set`.
-  ///
   /// - Throws: ``MemCacheError/valueTooLarge(size:maximum:)``,
   ///   ``MemCacheError/nestingTooDeep(limit:)``, ``MemCacheError/encodingFailed(_:)``, or what
   ///   `item(forKey:)` throws.
@@ -121,7 +106,6 @@ extension MemCacheProxy {
   }
 
   /// Stores `value` under `key` asynchronously.
-  ///
   /// - Throws: as the blocking `set(_:_:expiration:)`.
   public func set(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
     async throws(MemCacheError)
@@ -131,7 +115,6 @@ extension MemCacheProxy {
   }
 
   /// Stores `value` only if `key` is absent; returns whether it did. The original's `add`.
-  ///
   /// - Throws: as `set(_:_:expiration:)`.
   @discardableResult
   public func add(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
@@ -142,7 +125,6 @@ extension MemCacheProxy {
   }
 
   /// Stores `value` only if `key` is absent, asynchronously.
-  ///
   /// - Throws: as `set(_:_:expiration:)`.
   @discardableResult
   public func add(_ key: String, _ value: some Encodable, expiration: MemcachedExpiration = .never)
@@ -155,7 +137,6 @@ extension MemCacheProxy {
   }
 
   /// Stores `value` only if `key` exists; returns whether it did. The original's `replace`.
-  ///
   /// - Throws: as `set(_:_:expiration:)`.
   @discardableResult
   public func replace(
@@ -168,7 +149,6 @@ extension MemCacheProxy {
   }
 
   /// Stores `value` only if `key` exists, asynchronously.
-  ///
   /// - Throws: as `set(_:_:expiration:)`.
   @discardableResult
   public func replace(
@@ -181,9 +161,6 @@ extension MemCacheProxy {
   }
 
   /// Stores `value` only if nobody wrote `key` since `cas` was read (`getWithCAS(_:as:)`).
-  ///
-  /// - Returns: `MemcachedCASResult.stored`, or `conflict`/`notFound` when nothing
-  ///   was written.
   /// - Throws: as `set(_:_:expiration:)`.
   public func cas(
     _ key: String, _ value: some Encodable, cas: UInt64, expiration: MemcachedExpiration = .never
@@ -195,7 +172,6 @@ extension MemCacheProxy {
   }
 
   /// Compare-and-swap asynchronously.
-  ///
   /// - Throws: as `set(_:_:expiration:)`.
   public func cas(
     _ key: String, _ value: some Encodable, cas: UInt64, expiration: MemcachedExpiration = .never
@@ -207,7 +183,6 @@ extension MemCacheProxy {
   }
 
   /// Deletes `key`; returns whether it existed. The original's `delete`.
-  ///
   /// - Throws: ``MemCacheError/unavailable(_:)`` or ``MemCacheError/storeFailed(_:)``.
   @discardableResult
   public func delete(_ key: String) throws(MemCacheError) -> Bool {
@@ -215,16 +190,13 @@ extension MemCacheProxy {
   }
 
   /// Deletes `key` asynchronously.
-  ///
   /// - Throws: as the blocking ``delete(_:)``.
   @discardableResult
   public func delete(_ key: String) async throws(MemCacheError) -> Bool {
     try await write(key) { try $0.delete(key) }
   }
 
-  /// Adds `delta` to the counter under `key` (decimal text, not ``ValueFormat``) and returns
-  /// the new value; `nil` when the key is absent and no `initial` value is given.
-  ///
+  /// Adds `delta` to the counter under `key` and returns the new value, or `nil` if absent.
   /// - Throws: ``MemCacheError/storeFailed(_:)`` (also when the item is not a number) or
   ///   ``MemCacheError/unavailable(_:)``.
   @discardableResult
@@ -236,7 +208,6 @@ extension MemCacheProxy {
   }
 
   /// Adds to a counter asynchronously.
-  ///
   /// - Throws: as the blocking `increment(_:by:initial:expiration:)`.
   @discardableResult
   public func increment(
@@ -249,7 +220,6 @@ extension MemCacheProxy {
   }
 
   /// Subtracts `delta` from the counter under `key`, stopping at 0, and returns the new value.
-  ///
   /// - Throws: as `increment(_:by:initial:expiration:)`.
   @discardableResult
   public func decrement(
@@ -260,7 +230,6 @@ extension MemCacheProxy {
   }
 
   /// Subtracts from a counter asynchronously.
-  ///
   /// - Throws: as `increment(_:by:initial:expiration:)`.
   @discardableResult
   public func decrement(
@@ -273,7 +242,6 @@ extension MemCacheProxy {
   }
 
   /// Gives `key` a new expiration without reading or rewriting it; returns whether it existed.
-  ///
   /// - Throws: ``MemCacheError/unavailable(_:)`` or ``MemCacheError/storeFailed(_:)``.
   @discardableResult
   public func touch(_ key: String, expiration: MemcachedExpiration) throws(MemCacheError) -> Bool {
@@ -281,7 +249,6 @@ extension MemCacheProxy {
   }
 
   /// Gives `key` a new expiration asynchronously.
-  ///
   /// - Throws: as the blocking ``touch(_:expiration:)``.
   @discardableResult
   public func touch(_ key: String, expiration: MemcachedExpiration) async throws(MemCacheError)
@@ -290,9 +257,7 @@ extension MemCacheProxy {
     try await run { try $0.touch(key, expiration: expiration) }
   }
 
-  /// Appends raw bytes to the item under `key`; returns whether it existed. The result is no
-  /// longer a ``ValueFormat`` value unless the item holds raw bytes of your own.
-  ///
+  /// Appends raw bytes to the item under `key`; returns whether it existed.
   /// - Throws: ``MemCacheError/unavailable(_:)`` or ``MemCacheError/storeFailed(_:)``.
   @discardableResult
   public func append(_ key: String, bytes: [UInt8]) throws(MemCacheError) -> Bool {
@@ -300,7 +265,6 @@ extension MemCacheProxy {
   }
 
   /// Appends raw bytes asynchronously.
-  ///
   /// - Throws: as the blocking ``append(_:bytes:)``.
   @discardableResult
   public func append(_ key: String, bytes: [UInt8]) async throws(MemCacheError) -> Bool {
@@ -308,7 +272,6 @@ extension MemCacheProxy {
   }
 
   /// Prepends raw bytes to the item under `key`; returns whether it existed.
-  ///
   /// - Throws: ``MemCacheError/unavailable(_:)`` or ``MemCacheError/storeFailed(_:)``.
   @discardableResult
   public func prepend(_ key: String, bytes: [UInt8]) throws(MemCacheError) -> Bool {
@@ -316,7 +279,6 @@ extension MemCacheProxy {
   }
 
   /// Prepends raw bytes asynchronously.
-  ///
   /// - Throws: as the blocking ``prepend(_:bytes:)``.
   @discardableResult
   public func prepend(_ key: String, bytes: [UInt8]) async throws(MemCacheError) -> Bool {
@@ -343,7 +305,6 @@ extension MemCacheProxy {
   // MARK: Servers
 
   /// Invalidates every item on every server (and the current transaction's read cache).
-  ///
   /// - Throws: ``MemCacheError/unavailable(_:)`` or ``MemCacheError/storeFailed(_:)``.
   public func flush() throws(MemCacheError) {
     defer { readCache.cache(for: Transaction.current, create: false)?.dropAll() }
@@ -351,7 +312,6 @@ extension MemCacheProxy {
   }
 
   /// Invalidates every item asynchronously.
-  ///
   /// - Throws: as the blocking ``flush()``.
   public func flush() async throws(MemCacheError) {
     let transaction = Transaction.current
@@ -360,21 +320,18 @@ extension MemCacheProxy {
   }
 
   /// Statistics per server; empty for an ``InProcessStore``.
-  ///
   /// - Throws: ``MemCacheError/unavailable(_:)`` when no connection can be had.
   public func stats() async throws(MemCacheError) -> [MemcachedServerStats] {
     try await run { $0.stats(nil) }
   }
 
   /// Times a round trip to every server; empty for an ``InProcessStore``.
-  ///
   /// - Throws: ``MemCacheError/unavailable(_:)`` when no connection can be had.
   public func ping() async throws(MemCacheError) -> [MemcachedPingResult] {
     try await run { $0.ping() }
   }
 
   /// The server that holds `key` now; `nil` for an ``InProcessStore``.
-  ///
   /// - Throws: ``MemCacheError/storeFailed(_:)`` for a bad key.
   public func server(for key: String) throws(MemCacheError) -> MemcachedServer? {
     do {

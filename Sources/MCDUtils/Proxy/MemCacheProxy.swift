@@ -3,44 +3,24 @@ import Logging
 import Memcached
 import Synchronization
 
-/// The client a session container and a service share: the original's `MemCacheProxy`, with
-/// the whole memcached API over `Codable` values ("expanded IProxy API").
-///
-/// Build it from the original's server lines, a configuration, or any ``MemCacheStore`` (a
-/// `MemcachedPool`, an ``InProcessStore``). With no servers it keeps items in an
-/// ``InProcessStore`` (the original's `FauxClient`) and says so in its log. Inside a transaction
-/// a key is read from the store once (see <doc:ProxyAndReadCache>).
-///
-/// ```swift
-/// let proxy = try MemCacheProxy(servers: "10.0.0.5:11211\n10.0.0.6:11211", logger: logger)
-/// try await proxy.set("greeting", "hello", expiration: .seconds(300))
-/// let greeting = try await proxy.get("greeting", as: String.self)
-/// ```
+/// The client a session container and a service share: the whole memcached API over `Codable`
+/// values, with a per-transaction read cache (see <doc:ProxyAndReadCache>).
 public final class MemCacheProxy: Sendable {
   /// Where the bytes are kept.
   public let store: any MemCacheStore
-  /// The keys every value is sealed with, or `nil` to store values unsealed (see
-  /// ``SealingKeyRing``).
+  /// The keys every value is sealed with, or `nil` (see ``SealingKeyRing``).
   public let sealing: SealingKeyRing?
   let logger: Logger
   let readCache = ProxyReadCache()
-  /// Async commits of one session in this process take turns, so that they do not fight over
-  /// its CAS value; waiting for a turn suspends the task and blocks no thread.
+  /// Async commits of one session in this process take turns, so as not to fight over its CAS.
   let commitTurns = KeyedTurnstile()
-  /// How many times this process wrote each session, roughly: a session read before the
-  /// latest count is stale, and is read again before its write rather than after a failed CAS.
+  /// Roughly how often this process wrote each session: a copy read before the latest write is
+  /// stale, and is read again before its write rather than after a failed CAS.
   let sessionWrites = WriteCounts()
-  /// Whether an item that sealing refuses was logged already: the first is a warning, the
-  /// others are debug lines.
+  /// Whether an item refused by sealing was logged already (as a warning; later ones at debug).
   private let sealingRejected = Atomic(false)
 
-  /// A proxy over any store.
-  ///
-  /// - Parameters:
-  ///   - store: the store, such as a `MemcachedPool` or an ``InProcessStore``.
-  ///   - sealing: the keys to seal values with (sessions and typed sessions included); `nil`
-  ///     to store them unsealed.
-  ///   - logger: where the proxy logs; it never makes a global logger of its own.
+  /// A proxy over any store, such as a `MemcachedPool` or an ``InProcessStore``.
   public init(store: any MemCacheStore, sealing: SealingKeyRing? = nil, logger: Logger = .disabled)
   {
     self.store = store
@@ -48,10 +28,7 @@ public final class MemCacheProxy: Sendable {
     self.logger = logger
   }
 
-  /// A proxy for the servers of `configuration`; with none, an ``InProcessStore`` whose items
-  /// live only as long as this process (logged as a warning). `sealing` as for
-  /// ``init(store:sealing:logger:)``.
-  ///
+  /// A proxy for the servers of `configuration`; with none, over an ``InProcessStore``.
   /// - Throws: ``MemCacheError/storeFailed(_:)`` when the configuration is invalid.
   public convenience init(
     configuration: MemcachedConfiguration, sealing: SealingKeyRing? = nil,
@@ -74,17 +51,8 @@ public final class MemCacheProxy: Sendable {
     }
   }
 
-  /// A proxy for the original's `servers` property: one `host:port` line per server; blank
-  /// text means an ``InProcessStore``.
-  ///
-  /// - Parameters:
-  ///   - servers: the server lines.
-  ///   - configure: changes to the default `MemcachedConfiguration`, such as a key
-  ///     prefix or timeouts.
-  ///   - sealing: the keys to seal values with; `nil` stores them unsealed.
-  ///   - logger: where the proxy logs.
-  /// - Throws: ``MemCacheError/storeFailed(_:)`` quoting the first bad line, or for an invalid
-  ///   configuration.
+  /// A proxy for the original's `servers` property: one `host:port` line per server.
+  /// - Throws: ``MemCacheError/storeFailed(_:)`` for a bad line or an invalid configuration.
   public convenience init(
     servers: String, configure: (inout MemcachedConfiguration) -> Void = { _ in },
     sealing: SealingKeyRing? = nil, logger: Logger = .disabled
@@ -128,8 +96,7 @@ public final class MemCacheProxy: Sendable {
     }
   }
 
-  /// Encodes `value` for storage under `key` (sealed when the proxy seals) and checks its size
-  /// against the store's limit.
+  /// Encodes `value` for storage under `key`, sealed and checked against the size limit.
   func encode(_ value: some Encodable, key: String) throws(MemCacheError) -> (
     bytes: [UInt8], flags: UInt32
   ) {
@@ -177,8 +144,7 @@ public final class MemCacheProxy: Sendable {
     }
   }
 
-  /// Logs an item that sealing refused: forged, changed, moved, sealed with a retired key, or
-  /// unsealed where sealing is required.
+  /// Logs an item that sealing refused.
   func noteSealingRejection(_ error: SessionValueFormatError) {
     let message: Logger.Message = "an item was refused by sealing and taken as absent"
     if sealingRejected.exchange(true, ordering: .relaxed) {
@@ -194,8 +160,7 @@ public final class MemCacheProxy: Sendable {
   }
 }
 
-/// Counts writes per key in a fixed number of slots: keys that share a slot share a count, which
-/// only costs a needless read.
+/// Counts writes per key in 1024 slots; keys that share a slot cost only a needless read.
 final class WriteCounts: Sendable {
   private let slots = Mutex([UInt64](repeating: 0, count: 1024))
 
@@ -214,8 +179,7 @@ final class WriteCounts: Sendable {
   }
 }
 
-/// Lets tasks take turns per key without blocking a thread: a waiter is suspended until the
-/// holder hands the turn over.
+/// Lets tasks take turns per key; a waiter is suspended, not blocking a thread.
 final class KeyedTurnstile: Sendable {
   private let waiting = Mutex([String: [CheckedContinuation<Void, Never>]]())
 

@@ -1,32 +1,24 @@
 import Memcached
 import Synchronization
 
-/// The proxy's per-transaction read cache: what one transaction read, dropped when that
-/// transaction ends. The original's `MemCacheProxy._cached` with its forced refresh.
-///
-/// Each open transaction that reads through the proxy gets one ``TransactionReadCache``,
-/// attached to the transaction under the proxy's identity and joined as a data manager, so that
-/// the transaction's end (commit, abort, or a failed commit) drops it. Copies are never shared
-/// between transactions, and without a transaction nothing is cached.
+/// The proxy's per-transaction read caches: the original's `MemCacheProxy._cached` (see
+/// <doc:ProxyAndReadCache>).
 final class ProxyReadCache: Sendable {
   /// How many caches are open: made and not yet ended (nor freed with their transaction).
   private let openCount = Atomic(0)
 
-  /// The cache of `transaction`, made and joined on first use; `nil` without a transaction, or
-  /// when it no longer accepts data managers (it is committing or has ended), so reads made
-  /// during a commit always go to the store.
+  /// The cache of `transaction`, made and joined on first use; `nil` without a transaction or
+  /// once it no longer accepts data managers.
   func cache(for transaction: Transaction?, create: Bool) -> TransactionReadCache? {
     transaction?.attachment(for: ObjectIdentifier(self)) {
       create ? TransactionReadCache(owner: self) : nil
     }
   }
 
-  /// Counts a cache that was made.
   fileprivate func opened() {
     openCount.add(1, ordering: .relaxed)
   }
 
-  /// Counts a cache whose transaction ended (or that was freed without it).
   fileprivate func closed() {
     openCount.subtract(1, ordering: .relaxed)
   }
@@ -37,7 +29,7 @@ final class ProxyReadCache: Sendable {
 
 /// The copies one transaction read: items (or misses) and the sessions found (or not found).
 final class TransactionReadCache: DataManager {
-  /// What is cached for one key, in one table so that a key is hashed once per access.
+  /// What is cached for one key (one table, so a key is hashed once per access).
   struct Entry {
     /// `nil` when not cached, `.some(nil)` for a cached miss.
     var item: MemcachedItem?? = nil

@@ -1,30 +1,19 @@
 import Crypto
 import Foundation
 
-/// The keys that seal stored values (AES-GCM, from swift-crypto), newest first: values are
-/// sealed with the first key and opened with whichever key sealed them, so keys can be rotated
-/// without logging everybody out. See the repository's `docs/security.md`.
-///
-/// ```swift
-/// let ring = try SealingKeyRing(contentsOfKeyFile: "/etc/myapp/seal.keys")
-/// let proxy = MemCacheProxy(store: pool, sealing: ring)
-/// ```
+/// The keys that seal stored values with AES-GCM, newest first (see <doc:SealedValues>).
 public struct SealingKeyRing: Sendable {
-  /// One key and the id stored with every value it sealed.
   struct Key: Sendable {
     let id: UInt32
     let key: SymmetricKey
   }
 
   let keys: [Key]
-  /// Whether values stored unsealed are still read, for a migration to sealing. Default
-  /// `false`: an unsealed value is refused like a forged one.
+  /// Whether values stored unsealed are still read, for a migration to sealing.
   public var acceptsUnsealed: Bool
 
   /// A ring of 256-bit keys, newest first.
-  ///
-  /// - Throws: ``SecurityKeyError`` when there is no key, a key is not 32 bytes, or two keys
-  ///   share an id.
+  /// - Throws: ``SecurityKeyError`` for no key, a key that is not 32 bytes, or a duplicate.
   public init(keys: [SymmetricKey], acceptsUnsealed: Bool = false) throws(SecurityKeyError) {
     guard !keys.isEmpty else { throw .noKey }
     var made: [Key] = []
@@ -38,17 +27,13 @@ public struct SealingKeyRing: Sendable {
     self.acceptsUnsealed = acceptsUnsealed
   }
 
-  /// A ring from a key file's text: one key per line, newest first, 32 random bytes in standard
-  /// base64 (what `openssl rand -base64 32` prints); blank lines and lines starting with `#` are
-  /// ignored.
-  ///
+  /// A ring from a key file's text: one base64 key of 32 bytes per line, newest first.
   /// - Throws: ``SecurityKeyError`` for a line that is not such a key, or no key at all.
   public init(keyFileContents: String, acceptsUnsealed: Bool = false) throws(SecurityKeyError) {
     try self.init(keys: KeyFile.keys(in: keyFileContents), acceptsUnsealed: acceptsUnsealed)
   }
 
   /// A ring from a key file (see ``init(keyFileContents:acceptsUnsealed:)``).
-  ///
   /// - Throws: ``SecurityKeyError`` when the file cannot be read or holds no valid keys.
   public init(contentsOfKeyFile path: String, acceptsUnsealed: Bool = false)
     throws(SecurityKeyError)
@@ -56,8 +41,7 @@ public struct SealingKeyRing: Sendable {
     try self.init(keyFileContents: KeyFile.read(path), acceptsUnsealed: acceptsUnsealed)
   }
 
-  /// The id stored with a value: the first four bytes of a SHA-256 of the key, so that the
-  /// ring finds the key without revealing it.
+  /// The id stored with a value: the first four bytes of a SHA-256 of the key.
   static func id(of key: SymmetricKey) -> UInt32 {
     let digest = key.withUnsafeBytes { raw in
       SHA256.hash(data: Array("MCDUtils sealing key id".utf8) + Array(raw))
@@ -151,8 +135,7 @@ package enum KeyFile {
     return String(decoding: data, as: UTF8.self)
   }
 
-  /// Whether users other than the file's owner may read it: the mode of what `path` names,
-  /// through symbolic links (a mounted secret is often a link to a file of mode 0600).
+  /// Whether users other than the file's owner may read it, following symbolic links.
   package static func isReadableByOthers(_ path: String) -> Bool {
     var info = stat()
     guard stat(path, &info) == 0 else { return false }

@@ -1,27 +1,19 @@
 import Memcached
 
-/// The one error MCDUtils throws: the original's `MemCacheError`.
-///
-/// Every failure of the proxy, the sessions, the session store and the page cache is one of
-/// these cases, with its facts as fields; a `MemcachedError` behind it is kept whole.
-/// A miss, a CAS conflict resolved by policy, and an `add` of an existing key are not errors.
-/// The ``description`` never quotes a key or a browser id, because those are often secrets.
+/// The one error MCDUtils throws: the original's `MemCacheError`. See <doc:WhenMemcachedFails>.
 public enum MemCacheError: Error, Sendable, CustomStringConvertible {
-  /// The container or cache manager has no proxy: the original's
-  /// `MemCacheError("No proxy defined")`.
+  /// The container or cache manager has no proxy: the original's "No proxy defined".
   case noProxy
 
-  /// The browser id cannot be a memcached key (empty, too long with the key prefix, or with a
-  /// space or a control character); `reason` says which, without quoting the id.
+  /// The browser id cannot be a memcached key; `reason` says why, without quoting the id.
   case invalidBrowserId(reason: String)
 
   /// Another request changed the session at the same time and the conflict policy did not
-  /// resolve it within `attempts` writes. Like ZODB's `ConflictError`, retrying the whole
-  /// request is the usual answer.
+  /// resolve it within `attempts` writes: retry the request.
   case conflict(attempts: Int)
 
-  /// The session was invalidated, expired, or replaced by a new one since this request loaded
-  /// it, so its changes were not written: a logout stays a logout.
+  /// The session was invalidated, expired, or replaced since this request loaded it, so its
+  /// changes were not written.
   case sessionEnded
 
   /// The encoded value is `size` bytes, more than the `maximum` the store accepts (`nil` when
@@ -31,16 +23,13 @@ public enum MemCacheError: Error, Sendable, CustomStringConvertible {
   /// The value nests deeper than `limit` levels (a reference cycle does) and cannot be stored.
   case nestingTooDeep(limit: Int)
 
-  /// The store could not be reached or did not answer: refused, timed out, every copy's node
-  /// down, or no connection to be had. Not "no session": a web service answers 503, not a login
-  /// page. A write that timed out may still have been applied (see the article on failures).
+  /// The store could not be reached or did not answer. Not "no session": answer 503.
   case unavailable(MemcachedError)
 
   /// The store answered with an error: a bad key, a server error, a refused request.
   case storeFailed(MemcachedError)
 
-  /// The bytes under a key are not a value in the MCDUtils format (another program wrote them,
-  /// or they are truncated or corrupt).
+  /// The bytes under a key are not a value in the MCDUtils format.
   case undecodable(SessionValueFormatError)
 
   /// The bytes under a session key are a valid MCDUtils value but not a session; `reason` says
@@ -105,8 +94,7 @@ public enum MemCacheError: Error, Sendable, CustomStringConvertible {
     return false
   }
 
-  /// Whether the store failed or refused the value (as opposed to a value that cannot be
-  /// encoded): what the page cache fails open on.
+  /// Whether the store failed or refused the value: what the page cache fails open on.
   var isStoreFailure: Bool {
     switch self {
     case .unavailable, .storeFailed, .valueTooLarge: return true
@@ -135,8 +123,7 @@ public enum MemCacheError: Error, Sendable, CustomStringConvertible {
     return error.isUnavailable ? .unavailable(error) : .storeFailed(error)
   }
 
-  /// What encoding a value for the store threw: a value too deep for the format is the
-  /// writer's error, not undecodable bytes.
+  /// What encoding a value threw: a value too deep is the writer's error, not undecodable bytes.
   static func encoding(_ error: any Error) -> MemCacheError {
     if case SessionValueFormatError.nestingTooDeep(let limit, _)? = error
       as? SessionValueFormatError

@@ -13,8 +13,7 @@ extension MemCacheMapping: DataManager {
   /// Nothing to do: memcached has no transactions.
   public func tpcBegin(_ transaction: Transaction) throws {}
 
-  /// The session's store, with a turn of its own among this process's commits of the session,
-  /// when the commit will write; `nil` when there is nothing to write.
+  /// The session's store when the commit will write; `nil` when there is nothing to write.
   public var commitExecutor: (any CommitExecutor)? {
     writePlan() == nil ? nil : SessionCommitExecutor(proxy: proxy, key: storageKey)
   }
@@ -22,13 +21,10 @@ extension MemCacheMapping: DataManager {
   /// Nothing to do: the write happens in ``tpcVote(_:)``.
   public func commit(_ transaction: Transaction) throws {}
 
-  /// Writes the session if its entries changed (with `add` for a new session, CAS otherwise,
-  /// resolving conflicts by the container's policy), or refreshes its expiration if a read-only
-  /// access is due for one. Zope's `tpc_vote`.
+  /// Writes the session if it changed, or refreshes its expiration if due. Zope's `tpc_vote`.
   ///
-  /// - Throws: ``MemCacheError``: `unavailable` when no copy can be reached, `valueTooLarge`,
-  ///   `conflict` when the policy gives up, `sessionEnded` when the session was invalidated,
-  ///   expired or replaced since it was loaded.
+  /// - Throws: ``MemCacheError``: `unavailable`, `valueTooLarge`, `conflict` when the policy
+  ///   gives up, `sessionEnded`.
   public func tpcVote(_ transaction: Transaction) throws {
     // A read-only request talks to nobody: no connection is borrowed for it.
     guard let plan = writePlan() else { return }
@@ -67,8 +63,7 @@ private struct MappingSavepoint: DataManagerSavepoint {
   }
 }
 
-/// Runs a session's commit on its store, after the commits of the same session that this
-/// process started before it.
+/// Runs a session's commit on its store, after this process's earlier commits of the session.
 private final class SessionCommitExecutor: CommitExecutor {
   let proxy: MemCacheProxy
   let key: String
@@ -84,8 +79,7 @@ private final class SessionCommitExecutor: CommitExecutor {
 }
 
 extension MemCacheMapping {
-  /// What a commit of `snapshot` writes at `now`: the changes (or a new session), a refresh of
-  /// a read-only session that is due for one, or nothing.
+  /// What a commit writes: the changes (or a new session), or a due refresh of a read-only one.
   enum Write {
     case changes
     case refresh
@@ -114,8 +108,7 @@ extension MemCacheMapping {
     return snapshot.copies != nil && isRefreshDue(snapshot.accessed, now: now) ? .refresh : nil
   }
 
-  /// Writes what `plan` says: the changes, or a refresh of a read-only session that is due for
-  /// it.
+  /// Writes what `plan` says.
   ///
   /// - Throws: ``MemCacheError``.
   func writeBack(
@@ -132,7 +125,7 @@ extension MemCacheMapping {
     var target = snapshot.data
     var (created, version) = (snapshot.created, snapshot.version)
     var writes = 0
-    /// Reads the copies again and decides what to write over the newest, by the policy.
+    // Reads the copies again and decides what to write over the newest, by the policy.
     func readAgain() throws(MemCacheError) -> SessionCopies {
       let copies = try readCopies(on: connection, everyCopy: true)
       guard let stored = try copies.newestRecord() else {
@@ -197,9 +190,7 @@ extension MemCacheMapping {
     }
   }
 
-  /// Rewrites an unchanged session with a new last-accessed time and a fresh lifetime. A
-  /// conflict means another request wrote it meanwhile, which needs no refresh; a failure is
-  /// logged, because a read-only request should not fail for it.
+  /// Rewrites an unchanged session with a new access time and lifetime; a failure is logged.
   private func refresh(_ snapshot: State, now: Date, on connection: any MemcachedOperations) {
     guard let copies = snapshot.copies else { return }
     var record = SessionRecord(
@@ -224,8 +215,7 @@ extension MemCacheMapping {
     }
   }
 
-  /// Replaces every copy with a tombstone of the newest epoch, so that nothing loaded before
-  /// can be written back, and empties the mapping.
+  /// Replaces every copy with a tombstone of the newest epoch and empties the mapping.
   ///
   /// - Throws: ``MemCacheError``.
   func writeTombstone(on connection: any MemcachedOperations, window: Duration)
@@ -272,8 +262,7 @@ extension MemCacheMapping {
       storageKey, on: connection, proxy: proxy, window: settings.timeout, everyCopy: everyCopy)
   }
 
-  /// Whether a read-only access at `now` should push the expiration back. A stored time far in
-  /// the past or future (or garbage) never traps: the difference saturates.
+  /// Whether a read-only access at `now` should push the expiration back; never traps.
   func isRefreshDue(_ accessed: Date, now: Date) -> Bool {
     Duration(saturatingSeconds: now.timeIntervalSince(accessed)) >= settings.resolution
   }

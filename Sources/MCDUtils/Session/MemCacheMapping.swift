@@ -3,54 +3,35 @@ import Memcached
 import Synchronization
 
 /// One user's session: a dictionary of ``SessionValue``s stored under the browser id. The
-/// original's `MemCacheMapping`.
-///
-/// Get one from `MemCacheSessionDataContainer.get(_:)` or
-/// `MemCacheSessionDataContainer.newOrExisting(_:)`. Reading and changing it happens in memory;
-/// the first change joins ``Transaction/current``, whose commit writes the session (see
-/// <doc:SessionsAndTransactions>). Without a transaction changes stay in memory until `save()`.
-///
-/// ```swift
-/// try await withTransaction { _ in
-///   let session = try await container.newOrExisting(browserId)
-///   session["user_id"] = 4711
-///   try session.set(cart, forKey: "cart")
-/// }
-/// ```
+/// original's `MemCacheMapping`. See <doc:SessionsAndTransactions>.
 public final class MemCacheMapping: Sendable {
   struct State: Sendable {
     /// The entries as the request sees them.
     var data: [String: SessionValue]
-    /// The entries as stored when the session was loaded or last written: the changes to write
-    /// are the difference between `data` and this.
+    /// The entries as loaded or last written; the changes to write are `data` minus this.
     var baseline: [String: SessionValue]
-    /// What the store held when the session was read; `nil` after a write, when the next write
-    /// reads it again.
+    /// What the store held when the session was read; `nil` after a write.
     var copies: SessionCopies?
-    /// The stored record's epoch and version.
     var epoch: UInt64
     var version: UInt64
     /// Created by this request and not stored yet.
     var isNew: Bool
     var created: Date
     var accessed: Date
-    /// The transaction this mapping joined, if any.
     var joined: Transaction?
     var invalidated = false
     /// The proxy's count of this session's writes in this process when `copies` was read.
     var writesSeen: UInt64 = 0
   }
 
-  /// The browser id the session is stored under (after the configuration's key prefix): the
-  /// original's `getContainerKey()`.
+  /// The browser id the session is stored under: the original's `getContainerKey()`.
   public let containerKey: String
   /// The key the session is stored under: the browser id, or its keyed hash.
   let storageKey: String
   let proxy: MemCacheProxy
   let settings: MemCacheSessionDataContainer.Settings
   let state: Mutex<State>
-  /// Sorts after ordinary data managers, so that the CAS write in ``tpcVote(_:)`` happens after
-  /// every other manager has voted: `~mcdutils:` and the browser id.
+  /// `~mcdutils:` and the browser id, which sorts the session after ordinary data managers.
   public let sortKey: String
 
   init(
@@ -73,8 +54,7 @@ public final class MemCacheMapping: Sendable {
 
   // MARK: Dictionary API
 
-  /// The value for `key`, or `nil`; assigning `nil` deletes the key. Assigning joins the
-  /// current transaction.
+  /// The value for `key`, or `nil`; assigning `nil` deletes the key.
   public subscript(key: String) -> SessionValue? {
     get { state.withLock { $0.data[key] } }
     set { change { $0.data[key] = newValue } }
@@ -125,8 +105,7 @@ public final class MemCacheMapping: Sendable {
 
   /// Stores any `Encodable` value under `key`, through ``SessionValueEncoder``.
   ///
-  /// - Throws: ``MemCacheError/nestingTooDeep(limit:)`` for a value that nests too deep (a
-  ///   reference cycle does), ``MemCacheError/encodingFailed(_:)`` when it cannot be encoded.
+  /// - Throws: ``MemCacheError/nestingTooDeep(limit:)`` or ``MemCacheError/encodingFailed(_:)``.
   public func set(_ value: some Encodable, forKey key: String) throws(MemCacheError) {
     let encoded: SessionValue
     do {
@@ -154,8 +133,7 @@ public final class MemCacheMapping: Sendable {
   /// When the session was created.
   public var created: Date { state.withLock { $0.created } }
 
-  /// When the session was last written or refreshed, to the container's resolution window:
-  /// a read-only access updates it at most once per window.
+  /// When the session was last written or refreshed, to the container's resolution window.
   public var lastAccessed: Date { state.withLock { $0.accessed } }
 
   // MARK: Changes
@@ -174,8 +152,7 @@ public final class MemCacheMapping: Sendable {
     return result
   }
 
-  /// Joins `transaction`; a transaction that is committing or has ended refuses, and then the
-  /// changes wait for the next transaction or for `save()`.
+  /// Joins `transaction`; when it refuses, the changes wait for the next one or for `save()`.
   func joinOrForget(_ transaction: Transaction) {
     do {
       try transaction.join(self)
@@ -184,9 +161,7 @@ public final class MemCacheMapping: Sendable {
     }
   }
 
-  /// Ends the session for good and empties it: the original's `invalidate()`. Its copies in
-  /// the store are replaced by a tombstone, so that no request that loaded it before can write
-  /// it back; later changes to this mapping are not written.
+  /// Ends the session for good and empties it: the original's `invalidate()`.
   ///
   /// - Throws: ``MemCacheError/unavailable(_:)`` or ``MemCacheError/storeFailed(_:)``.
   public func invalidate() throws(MemCacheError) {
@@ -205,12 +180,10 @@ public final class MemCacheMapping: Sendable {
   /// Whether `invalidate()` was called.
   public var isInvalidated: Bool { state.withLock { $0.invalidated } }
 
-  /// Writes the changes now, for code that runs without a transaction; inside one, the commit
-  /// writes them. Does nothing when nothing changed.
+  /// Writes the changes now, for code that runs without a transaction.
   ///
-  /// - Throws: what a failed commit throws: ``MemCacheError/unavailable(_:)``,
-  ///   ``MemCacheError/valueTooLarge(size:maximum:)``, ``MemCacheError/conflict(attempts:)``,
-  ///   ``MemCacheError/sessionEnded``.
+  /// - Throws: ``MemCacheError/unavailable(_:)``, ``MemCacheError/valueTooLarge(size:maximum:)``,
+  ///   ``MemCacheError/conflict(attempts:)``, ``MemCacheError/sessionEnded``.
   public func save() throws(MemCacheError) {
     guard let plan = writePlan() else { return }
     try proxy.run { try self.writeBack(plan, on: $0, in: nil) }
@@ -233,8 +206,7 @@ extension MemCacheMapping: Sequence {
 }
 
 extension MemCacheMapping: CustomStringConvertible {
-  /// The words that mark a key whose value ``description`` hides, matched in any case: the
-  /// original's `passw`, `pwd`, `secret`, `token`, `cred`.
+  /// The words, matched in any case, that mark a key whose value ``description`` hides.
   public static let secretKeyMarkers = ["passw", "pwd", "secret", "token", "cred"]
 
   /// Whether the value of `key` is hidden in printed forms.
@@ -250,8 +222,7 @@ extension MemCacheMapping: CustomStringConvertible {
     return entries
   }
 
-  /// The entries, sorted, with the values of keys containing `passw`, `pwd`, `secret`,
-  /// `token` or `cred` (in any case) hidden. The browser id is left out.
+  /// The entries, sorted, with secret values hidden and without the browser id.
   public var description: String {
     let entries = redactedContents.sorted { $0.key < $1.key }
       .map { "\($0.key.debugDescription): \($0.value)" }

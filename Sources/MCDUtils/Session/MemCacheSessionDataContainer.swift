@@ -2,21 +2,8 @@ import Foundation
 import Memcached
 
 /// Where sessions live: the original's `MemCacheSessionDataContainer`, a drop-in for Zope's
-/// `Transience` session data container.
-///
-/// Each session is one memcached item (and one more per replica) whose key is the browser id,
-/// written with ``timeout`` as its time to live; a session only read is refreshed at most once
-/// per ``resolution``. See <doc:SessionsAndTransactions> and <doc:WhenMemcachedFails>.
-///
-/// ```swift
-/// let container = MemCacheSessionDataContainer(proxy: proxy, timeout: .seconds(1800))
-/// try await withTransaction { _ in
-///   let session = try await container.newOrExisting(browserId)
-///   session["visits"] = .int((session["visits"]?.intValue ?? 0) + 1)
-/// }
-/// ```
+/// `Transience` container. See <doc:SessionsAndTransactions>.
 public final class MemCacheSessionDataContainer: Sendable {
-  /// What the container hands to every session it loads.
   struct Settings: Sendable {
     var timeout: Duration
     var resolution: Duration
@@ -30,18 +17,17 @@ public final class MemCacheSessionDataContainer: Sendable {
   public static let defaultTimeout: Duration = .seconds(20 * 60)
   /// The default resolution window: 1 minute.
   public static let defaultResolution: Duration = .seconds(60)
-  /// The default bound on write attempts of one session commit under ``ConflictPolicy/merge``.
+  /// The default bound on the writes of one session commit: 10.
   public static let defaultMaximumWriteAttempts = 10
 
   /// The proxy sessions are read and written through; `nil` makes every method throw
-  /// ``MemCacheError/noProxy`` ("No proxy defined"), as the original does without one.
+  /// ``MemCacheError/noProxy``.
   public let proxy: MemCacheProxy?
   let settings: Settings
 
   /// How long an unused session lives: the time to live of every session write.
   public var timeout: Duration { settings.timeout }
-  /// How often a read-only access refreshes a session's expiration and last-accessed time, at
-  /// most: once per window, measured from the stored last-accessed time.
+  /// How often, at most, a read-only access refreshes a session's expiration and access time.
   public var resolution: Duration { settings.resolution }
   /// What a session write does when another request wrote the session meanwhile.
   public var conflictPolicy: ConflictPolicy { settings.conflictPolicy }
@@ -49,17 +35,16 @@ public final class MemCacheSessionDataContainer: Sendable {
   /// ``MemCacheError/conflict(attempts:)``.
   public var maximumWriteAttempts: Int { settings.maximumWriteAttempts }
 
-  /// A container over `proxy`.
+  /// A container over `proxy`, with the settings its properties describe.
   ///
   /// - Parameters:
-  ///   - proxy: the proxy; `nil` gives a container whose methods throw
-  ///     ``MemCacheError/noProxy``.
+  ///   - proxy: `nil` gives a container whose methods throw ``MemCacheError/noProxy``.
   ///   - timeout: the time to live of every session write (whole seconds, rounded up).
   ///   - resolution: how often, at most, a read-only access refreshes a session.
   ///   - conflictPolicy: what a write does when another request wrote the session meanwhile.
   ///   - maximumWriteAttempts: the bound on writes per commit under ``ConflictPolicy/merge``.
-  ///   - idHasher: stores each session under a keyed hash of its browser id instead of the id
-  ///     (see ``BrowserIdHasher``); `nil` stores it under the id, as the original does.
+  ///   - idHasher: stores each session under a keyed hash of its browser id (see
+  ///     ``BrowserIdHasher``); `nil` stores it under the id, as the original does.
   public init(
     proxy: MemCacheProxy?, timeout: Duration = defaultTimeout,
     resolution: Duration = defaultResolution, conflictPolicy: ConflictPolicy = .merge,
@@ -93,14 +78,11 @@ public final class MemCacheSessionDataContainer: Sendable {
     try await get(browserId) != nil
   }
 
-  /// The session of `browserId`, or `nil` when there is none (never stored, expired, or
-  /// invalidated): the original's `get`. Within one transaction the same browser id gives the
-  /// same ``MemCacheMapping``.
+  /// The session of `browserId`, or `nil` when there is none: the original's `get`.
   ///
   /// - Throws: ``MemCacheError/noProxy``, ``MemCacheError/invalidBrowserId(reason:)``,
-  ///   ``MemCacheError/unavailable(_:)`` when no copy of the session can be reached (an outage
-  ///   is not a logout), and ``MemCacheError/undecodable(_:)`` or
-  ///   ``MemCacheError/notASession(reason:)`` for bytes under the key that are not a session.
+  ///   ``MemCacheError/unavailable(_:)`` (an outage is not a logout), and
+  ///   ``MemCacheError/undecodable(_:)`` or ``MemCacheError/notASession(reason:)``.
   public func get(_ browserId: String) throws(MemCacheError) -> MemCacheMapping? {
     try lookup(browserId).mapping
   }
@@ -115,12 +97,7 @@ public final class MemCacheSessionDataContainer: Sendable {
   /// The session of `browserId`, created empty when there is none: the original's
   /// `new_or_existing`.
   ///
-  /// A new session joins the current transaction and is stored when it commits (two requests
-  /// that create it at once end up with one session, resolved by the ``conflictPolicy``).
-  /// Without a transaction it is stored at once.
-  ///
-  /// - Throws: as `get(_:)`, and for a session stored at once, what `MemCacheMapping.save()`
-  ///   throws.
+  /// - Throws: as `get(_:)`, and without a transaction what `MemCacheMapping.save()` throws.
   public func newOrExisting(_ browserId: String) throws(MemCacheError) -> MemCacheMapping {
     let found = try lookup(browserId)
     if let mapping = found.mapping { return mapping }
@@ -180,8 +157,7 @@ public final class MemCacheSessionDataContainer: Sendable {
     return (proxy, key, proxy.readCache.cache(for: Transaction.current, create: true))
   }
 
-  /// The session the copies hold (kept in the read cache), and, outside a transaction, the
-  /// session to refresh at once when a read-only access is due to refresh it.
+  /// The session the copies hold, and outside a transaction the session to refresh now if due.
   private func finish(
     _ browserId: String, _ key: String, _ copies: SessionCopies, _ proxy: MemCacheProxy,
     _ cache: TransactionReadCache?
@@ -211,20 +187,17 @@ public final class MemCacheSessionDataContainer: Sendable {
     return (Found(mapping: session), nil)
   }
 
-  /// Whether `record` was last written longer ago than the timeout allows, by more than
-  /// ``clockSkewAllowance``: memcached would have dropped it, so it is an old copy written back
-  /// (a replay), and is taken as absent.
+  /// Whether `record` is older than memcached would keep it: a replayed old copy, taken as absent.
   private func isOutlived(_ record: SessionRecord, now: Date) -> Bool {
     let age = Duration(saturatingSeconds: now.timeIntervalSince(record.accessed))
     return age > settings.timeout + Self.clockSkewAllowance
   }
 
-  /// How far the clocks of the hosts that share the sessions may disagree before a session
-  /// one of them wrote looks outlived to another: 5 minutes.
+  /// How far the clocks of the hosts that share the sessions may disagree.
   static let clockSkewAllowance = Duration.seconds(300)
 
-  /// A new empty session for `browserId`, over what the copies hold (nothing, or a session
-  /// that ended, whose epoch the new one follows), joined to the current transaction.
+  /// A new empty session for `browserId`, in the epoch after any ended one, joined to the
+  /// current transaction.
   private func created(_ browserId: String, over copies: SessionCopies?) throws(MemCacheError)
     -> (MemCacheMapping, Transaction?)
   {
@@ -246,8 +219,7 @@ public final class MemCacheSessionDataContainer: Sendable {
   }
 }
 
-/// The memcached key of a session: its id, checked against memcached's rules, or the id's
-/// keyed hash.
+/// The memcached key of a session: its checked id, or the id's keyed hash.
 ///
 /// - Throws: ``MemCacheError/invalidBrowserId(reason:)``.
 func storageKey(_ id: String, _ hasher: BrowserIdHasher?, _ proxy: MemCacheProxy)

@@ -2,14 +2,7 @@ import Logging
 import Memcached
 
 /// The copies of one session item in the store: where they live, what reading them found, and
-/// how a write reaches them all. Shared by ``MemCacheMapping`` and ``SessionStore``.
-///
-/// A session lives on the node the key hashes to and on `replicas` further nodes (see
-/// `MemcachedOperations.nodes(forKey:replicas:)`). A read asks the primary alone
-/// while it is up, holds the session and has not come back from being down recently; otherwise
-/// it asks every copy and takes the newest record. A write goes to the first reachable copy
-/// conditionally (compare-and-swap on what was read, or `add` where there was nothing), and
-/// then, unconditionally, to the others. The article <doc:WhenMemcachedFails> states what this guarantees.
+/// how a write reaches them all (see <doc:WhenMemcachedFails>).
 struct SessionCopies {
   /// What one copy held when it was read.
   enum Copy {
@@ -19,8 +12,7 @@ struct SessionCopies {
   }
 
   let key: String
-  /// The nodes holding copies, primary first; `nil` when the store keeps one copy, which then
-  /// goes wherever the key's own routing says (a single plain call).
+  /// The nodes holding copies, primary first; `nil` when the store keeps one copy.
   let nodes: [Int]?
   private(set) var copies: [Copy]
 
@@ -34,10 +26,8 @@ struct SessionCopies {
     return best
   }
 
-  /// The newest record, or, when no copy is readable, the error of the first unreadable one.
-  /// A copy that sealing refuses (forged, changed, sealed with a retired key, or unsealed where
-  /// sealing is required) counts as no session: it is never accepted, and a new session may be
-  /// written over it.
+  /// The newest record, or, when no copy is readable, the error of the first unreadable one
+  /// that sealing did not refuse.
   ///
   /// - Throws: ``MemCacheError/undecodable(_:)`` or ``MemCacheError/notASession(reason:)``.
   func newestRecord() throws(MemCacheError) -> SessionRecord? {
@@ -57,13 +47,9 @@ struct SessionCopies {
 
   // MARK: Reading
 
-  /// Reads the copies of `key`.
+  /// Reads the copies of `key`: every copy when `everyCopy` is set or while the primary came
+  /// back less than `window` ago, else the primary alone if it holds the session.
   ///
-  /// - Parameters:
-  ///   - replicas: how many further nodes hold a copy.
-  ///   - window: how long after a primary came back from being down every copy is read, since
-  ///     it may have missed writes meanwhile (a session's lifetime).
-  ///   - everyCopy: read every copy, whatever the primary holds (after a write conflict).
   /// - Throws: ``MemCacheError/unavailable(_:)`` when no copy could be reached, or what the
   ///   store throws for a bad key.
   static func read(
@@ -140,16 +126,12 @@ struct SessionCopies {
   enum Written {
     /// Every reachable copy holds the record now.
     case stored
-    /// The first reachable copy changed since it was read (or appeared, or vanished): read
-    /// again and decide.
+    /// The first reachable copy changed since it was read: read again and decide.
     case conflict
   }
 
-  /// Writes `bytes` to every copy: to the first reachable one only if it still holds what was
-  /// read, then to the others without condition.
+  /// Writes `bytes` to every reachable copy: to the first only if it still holds what was read.
   ///
-  /// A copy that cannot be reached is skipped (its node is then known to be down); the write
-  /// fails only when none can be.
   /// - Throws: ``MemCacheError/unavailable(_:)`` when no copy could be written, or what the
   ///   store throws otherwise.
   func write(

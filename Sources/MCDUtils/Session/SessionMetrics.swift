@@ -1,9 +1,6 @@
 import Metrics
 
-/// What session writes report through swift-metrics: writes retried after another request wrote
-/// the session first, writes given up as conflicts, and commits refused because the session had
-/// ended. Dimension `store`: `container` (``MemCacheSessionDataContainer``) or `typed`
-/// (``SessionStore``).
+/// The swift-metrics counters of one kind of store's session writes.
 final class SessionMetrics: Sendable {
   let retries: Counter
   let conflicts: Counter

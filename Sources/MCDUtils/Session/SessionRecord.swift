@@ -1,19 +1,7 @@
 import Foundation
 import Memcached
 
-/// What one copy of a session item holds, written down in the "Sessions" section of
-/// `docs/wire-format.md`:
-///
-/// ```
-/// {"v": 2, "e": 0, "n": 7, "created": 1764236400.25, "accessed": 1764236460.5, "data": {...}}
-/// {"v": 2, "e": 0, "n": 9223372036854775807, "ended": true}
-/// ```
-///
-/// `e` (the epoch) counts the sessions that lived under one key: a session created over an
-/// ended one gets the next epoch. `n` counts the writes of one epoch; an ended session (a
-/// tombstone) has the largest `n`, so no copy of its epoch can look newer. Of several copies the
-/// one with the largest `(e, n)` is the session. Version 1 records (no `e` or `n`) read as epoch
-/// and version 0.
+/// What one copy of a session item holds: the "Sessions" section of `docs/wire-format.md`.
 struct SessionRecord: Sendable, Equatable {
   /// The version of this shape; a reader refuses any other (and reads version 1).
   static let version: Int64 = 2
@@ -26,8 +14,7 @@ struct SessionRecord: Sendable, Equatable {
   var accessed: Date
   /// The session's entries (a map for a ``MemCacheMapping``, any value for a typed store).
   var data: SessionValue
-  /// When a typed session expires, for writes that keep its lifetime and reads that must not
-  /// see it a moment too long; `nil` for none.
+  /// When a typed session expires; `nil` for never.
   var expires: Date?
   /// The lifetime a typed session was given, for a sliding refresh; `nil` for none.
   var lifetime: Double?
@@ -50,9 +37,7 @@ struct SessionRecord: Sendable, Equatable {
       expires: nil)
   }
 
-  /// Writes the record as a MessagePack map, its keys in the sorted order the writer gives
-  /// every map (`accessed`, `created`, `data`, `e`, `ended`, `expires`, `n`, `ttl`, `v`), without
-  /// building the map first.
+  /// Writes the record as a MessagePack map with sorted keys, without building the map first.
   func write(to writer: inout MessagePackWriter) throws(SessionValueFormatError) {
     func field(_ name: String, _ value: SessionValue, _ writer: inout MessagePackWriter)
       throws(SessionValueFormatError)
@@ -92,18 +77,14 @@ struct SessionRecord: Sendable, Equatable {
     self.lifetime = lifetime
   }
 
-  /// Whether the record's own deadline has passed (memcached counts whole seconds; this does
-  /// not).
+  /// Whether the record's own deadline has passed, to the fraction of a second.
   func hasExpired(at now: Date) -> Bool {
     expires.map { $0 <= now } ?? false
   }
 
-  /// Reads a record from an item stored under `key` through `proxy` (which opens it when it
-  /// seals).
+  /// Reads a record from an item stored under `key` through `proxy`.
   ///
-  /// - Throws: ``MemCacheError/undecodable(_:)`` for bytes that are not an MCDUtils value (or
-  ///   that sealing refuses), ``MemCacheError/notASession(reason:)`` for a value that is not a
-  ///   session.
+  /// - Throws: ``MemCacheError/undecodable(_:)`` or ``MemCacheError/notASession(reason:)``.
   init(item: MemcachedItem, key: String, proxy: MemCacheProxy) throws(MemCacheError) {
     // The record's own map is read field by field, without building it: only the session's
     // entries become a dictionary.
@@ -124,8 +105,7 @@ struct SessionRecord: Sendable, Equatable {
     try self.init(fields)
   }
 
-  /// Checks the fields of a stored record; every number read is checked or converted with
-  /// saturation, so nothing stored can trap.
+  /// Checks the fields of a stored record; nothing stored can trap.
   private init(_ fields: Fields) throws(MemCacheError) {
     let shape = fields.shape?.intValue
     guard shape == 1 || shape == Self.version else {
@@ -158,8 +138,7 @@ struct SessionRecord: Sendable, Equatable {
   private struct Fields {
     var shape, epoch, version, ended, data, created, accessed, expires, lifetime: SessionValue?
 
-    /// Takes the value of the key whose UTF-8 bytes are `name`, found at `offset`; a field
-    /// given twice is refused.
+    /// Takes the value of the key whose UTF-8 bytes are `name`; a field given twice is refused.
     mutating func accept(
       _ name: UnsafeBufferPointer<UInt8>, at offset: Int, _ value: SessionValue
     ) throws(SessionValueFormatError) {
@@ -191,8 +170,7 @@ struct SessionRecord: Sendable, Equatable {
     }
   }
 
-  /// A count: an absent one is 0 (version 1 records), a negative one is refused, and every
-  /// integer is below `Int64.max` already.
+  /// A count: an absent one is 0 (version 1 records), a negative one is refused.
   private static func count(_ value: SessionValue?, _ name: String) throws(MemCacheError) -> UInt64
   {
     switch value {

@@ -3,43 +3,21 @@ import Memcached
 import Synchronization
 
 /// Sessions that are one `Codable` value each, for web frameworks that keep a session as one
-/// value (a Hummingbird `PersistDriver`, a Vapor session driver).
-///
-/// It shares the session container's storage: every session is written to its node and the
-/// configured replicas with a version, a read takes the newest copy, a deleted session leaves a
-/// tombstone that no earlier reader can write over, and a store that cannot be reached throws
-/// ``MemCacheError/unavailable(_:)`` rather than answering "no session" (see <doc:WhenMemcachedFails>).
-/// ``update(_:as:timeToLive:_:)`` changes a session atomically: it runs its closure again when
-/// another request wrote the session in between.
-///
-/// ```swift
-/// let sessions = SessionStore(proxy: proxy, defaultTimeToLive: .seconds(3600))
-/// _ = try await sessions.create(id, Cart(items: []))
-/// try await sessions.update(id, as: Cart.self) { $0.items.append("book") }
-/// ```
+/// value. See <doc:SessionsAndTransactions>.
 public final class SessionStore: Sendable {
   /// Where the sessions are stored.
   public let proxy: MemCacheProxy
   /// The lifetime of a session created (or set anew) without one; `nil` for none.
   public let defaultTimeToLive: Duration?
-  /// When set, a read more than this long after the session was last written writes it again
-  /// with a fresh lifetime (the one it was given): sessions in use do not expire.
+  /// How long after a write a read renews the session's lifetime; `nil` for never.
   public let slidingRefresh: Duration?
-  /// How many times a write runs again after another request wrote the session in between,
-  /// before it throws ``MemCacheError/conflict(attempts:)``.
+  /// How many writes one change tries before it throws ``MemCacheError/conflict(attempts:)``.
   public let maximumWriteAttempts: Int
   /// Stores sessions under keyed hashes of their ids (see ``BrowserIdHasher``), or `nil`.
   public let idHasher: BrowserIdHasher?
   let metrics = SessionMetrics(store: "typed")
 
-  /// A store over `proxy`.
-  ///
-  /// - Parameters:
-  ///   - proxy: where the sessions are stored.
-  ///   - defaultTimeToLive: the lifetime of a session created without one; `nil` for none.
-  ///   - slidingRefresh: how long after a write a read refreshes the lifetime; `nil` for never.
-  ///   - maximumWriteAttempts: the bound on writes of one change under contention.
-  ///   - idHasher: stores each session under a keyed hash of its id; `nil` under the id.
+  /// A store over `proxy`, with the settings its properties describe.
   public init(
     proxy: MemCacheProxy, defaultTimeToLive: Duration? = .seconds(20 * 60),
     slidingRefresh: Duration? = nil, maximumWriteAttempts: Int = 10,
@@ -54,7 +32,6 @@ public final class SessionStore: Sendable {
 
   /// Stores a new session; returns `false`, writing nothing, when one exists already.
   ///
-  /// `timeToLive`: how long it lives; `nil` for ``defaultTimeToLive``.
   /// - Throws: ``MemCacheError``: `invalidBrowserId`, `unavailable`, `valueTooLarge`,
   ///   `encodingFailed`, `conflict`.
   public func create<Value: Encodable & Sendable>(
@@ -67,12 +44,10 @@ public final class SessionStore: Sendable {
     }
   }
 
-  /// The session `id` decoded as `type`, or `nil` when there is none (never stored, expired,
-  /// or deleted).
+  /// The session `id` decoded as `type`, or `nil` when there is none.
   ///
-  /// - Throws: ``MemCacheError``: `unavailable` when no copy can be reached,
-  ///   `decodingFailed` when the session is not a `Value`, `undecodable` or `notASession` for
-  ///   bytes that are not a session.
+  /// - Throws: ``MemCacheError``: `unavailable`, `decodingFailed` when the session is not a
+  ///   `Value`, `undecodable` or `notASession`.
   public func get<Value: Decodable & Sendable>(_ id: String, as type: Value.Type = Value.self)
     async throws(MemCacheError) -> Value?
   {
@@ -116,9 +91,6 @@ public final class SessionStore: Sendable {
 
   /// Stores `value` as the session `id`, over whatever is there.
   ///
-  /// `timeToLive`: the new lifetime; `nil` keeps the session's remaining lifetime
-  ///   (the deadline is stored with the value, and memcached is sent the time left), or gives a
-  ///   new session ``defaultTimeToLive``.
   /// - Throws: as ``create(_:_:timeToLive:)``.
   public func set<Value: Encodable & Sendable>(
     _ id: String, _ value: Value, timeToLive: Duration? = nil
@@ -140,11 +112,8 @@ public final class SessionStore: Sendable {
     }
   }
 
-  /// Changes the session `id` atomically: reads it, runs `body` on its value, and writes the
-  /// result only if nobody wrote the session in between; otherwise reads it again and runs
-  /// `body` again, up to ``maximumWriteAttempts`` times.
+  /// Changes the session `id` atomically, running `body` again when another writer came first.
   ///
-  /// `timeToLive`: the new lifetime; `nil` keeps the remaining one.
   /// - Returns: the value written, or `nil` (running nothing) when there is no session.
   /// - Throws: ``MemCacheError/conflict(attempts:)`` when other writers kept winning, what
   ///   `body` throws, and what `get(_:as:)` throws.
@@ -187,8 +156,7 @@ public final class SessionStore: Sendable {
     return written
   }
 
-  /// Deletes the session `id` for good: its copies are replaced by a tombstone, so that no
-  /// request that read it before can write it back.
+  /// Deletes the session `id` for good, leaving a tombstone.
   ///
   /// - Throws: ``MemCacheError/unavailable(_:)`` or ``MemCacheError/conflict(attempts:)``.
   public func delete(_ id: String) async throws(MemCacheError) {
@@ -210,9 +178,8 @@ public final class SessionStore: Sendable {
     }
   }
 
-  /// Reads the copies of `id`, asks `transform` what to write given the live session (and the
-  /// newest record of any kind, such as a tombstone or an expired session), and writes it;
-  /// reads and asks again when another writer came first. A `nil` record writes nothing.
+  /// Writes what `transform` makes of the live and the newest record (`nil`: nothing), again
+  /// when another writer came first.
   private func change<R: Sendable>(
     _ id: String,
     _ transform:
@@ -255,8 +222,7 @@ public final class SessionStore: Sendable {
     return record
   }
 
-  /// A first version of a session holding `value`, after `previous` (an ended or expired
-  /// session, whose epoch it follows).
+  /// A first version of a session holding `value`, in the epoch after `previous`.
   private static func record<Value: Encodable>(
     _ value: Value, after previous: SessionRecord?, now: Date, lifetime: Duration?
   ) throws(MemCacheError) -> SessionRecord {
@@ -276,8 +242,7 @@ public final class SessionStore: Sendable {
     }
   }
 
-  /// What memcached is told: the time left until the record's deadline, so that clocks of
-  /// different hosts need not agree.
+  /// What memcached is told: the time left until the record's deadline.
   private static func expiration(of record: SessionRecord, now: Date) -> MemcachedExpiration {
     guard let expires = record.expires else {
       return record.isEnded ? .after(.seconds(3600)) : .never

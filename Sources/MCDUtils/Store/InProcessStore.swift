@@ -3,12 +3,8 @@ import Foundation
 import Memcached
 import Synchronization
 
-/// A memcached stand-in that keeps items in this process: the original's `FauxClient`.
-///
-/// ``MemCacheProxy`` uses it when no server is configured; unit tests and single-process apps use
-/// it directly. It follows memcached's semantics (expiration, CAS values, `add`/`replace`,
-/// counters, the maximum value size) but nothing outlives the process, and it is not shared
-/// between processes.
+/// A memcached stand-in that keeps items in this process: the original's `FauxClient` (see
+/// "Stores" in <doc:ProxyAndReadCache>).
 public final class InProcessStore: MemCacheStore, MemcachedOperations {
   private struct Entry {
     var item: MemcachedItem
@@ -24,8 +20,7 @@ public final class InProcessStore: MemCacheStore, MemcachedOperations {
 
   private let state = Mutex(State())
   private let clock = ContinuousClock()
-  /// Every operation called, by name, and the expiration of every write that has one: what a
-  /// test asks to learn how many round trips a path costs and what lifetime it sets.
+  /// The operations called and the expirations set, for tests that count round trips.
   let journal = Mutex(Journal())
 
   struct Journal {

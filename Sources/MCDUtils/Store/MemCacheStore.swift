@@ -1,12 +1,7 @@
 import Memcached
 
-/// Where MCDUtils keeps its bytes: memcached through a `MemcachedPool`, or
-/// ``InProcessStore`` in this process.
-///
-/// A store lends connections (`MemcachedConnectionSource`) whose operations are
-/// memcached's (`MemcachedOperations`), and says the facts the layers above need.
-/// It also runs the blocking phases of an async commit that writes to it
-/// (``CommitExecutor``): for a pool, where its async calls run.
+/// Where MCDUtils keeps its bytes: memcached through a `MemcachedPool`, or ``InProcessStore``
+/// in this process (see "Stores" in <doc:ProxyAndReadCache>).
 public protocol MemCacheStore: MemcachedConnectionSource, CommitExecutor {
   /// A description for logs and the CLI, such as the server list.
   var storeDescription: String { get }
@@ -14,15 +9,12 @@ public protocol MemCacheStore: MemcachedConnectionSource, CommitExecutor {
   var isPersistent: Bool { get }
   /// The largest value a write sends; a larger one is refused before any I/O.
   var maximumValueSize: Int { get }
-  /// The prefix the store puts before every key: part of what a sealed value is bound to, and
-  /// of memcached's 250 bytes.
+  /// The prefix the store puts before every key (part of what a sealed value is bound to).
   var keyPrefix: String { get }
-  /// How many further nodes hold a copy of every session (see
-  /// `MemcachedConfiguration.replicas`).
+  /// How many further nodes hold a copy of every session.
   var replicas: Int { get }
 
   /// The server that holds `key` now, or `nil` for a store without servers.
-  ///
   /// - Throws: `MemcachedError` for a bad key or when no server can be had.
   func server(forKey key: String) throws -> MemcachedServer?
 }
@@ -34,8 +26,7 @@ extension MemCacheStore {
   /// `key` as memcached stores it, after ``keyPrefix``: what a sealed value is bound to.
   func prefixedKey(_ key: String) -> String { keyPrefix + key }
 
-  /// Runs `commit` where this store's async calls run its blocking calls, with a connection
-  /// lent to the blocking store calls it makes.
+  /// Runs `commit` where this store's async calls run its blocking calls.
   public func runCommit(_ commit: @escaping @Sendable () throws -> Void) async throws {
     try await withConnection { _ in try commit() }
   }
@@ -60,7 +51,6 @@ extension MemcachedPool: MemCacheStore {
   public var replicas: Int { configuration.replicas }
 
   /// The server a key's operations go to now. See `MemcachedClient.server(forKey:)`.
-  ///
   /// - Throws: `MemcachedError`.
   public func server(forKey key: String) throws -> MemcachedServer? {
     try withConnection { try $0.server(forKey: key) }

@@ -1,63 +1,45 @@
-/// A resource that takes part in a ``Transaction``: Zope's `IDataManager`.
-///
-/// A data manager joins the transaction whose changes it holds (``Transaction/join(_:)``) and is
-/// then driven through two-phase commit, or aborted. The methods are synchronous on purpose: a
-/// manager may block on network I/O in them (a session does its memcached write in
-/// ``tpcVote(_:)``), and an async commit runs them where its ``commitExecutor`` says.
-///
-/// A manager is joined by identity, so the same instance joined twice takes part once.
+/// A resource that takes part in a ``Transaction``: Zope's `IDataManager`. See <doc:TransactionsAndDataManagers>.
 public protocol DataManager: AnyObject, Sendable {
-  /// Orders the managers of a commit: managers run each phase in ascending `sortKey` order,
-  /// ties kept in join order. Zope's `sortKey()`.
-  ///
-  /// A manager that must see every other manager's vote before it writes (as a memcached CAS
-  /// write must) sorts last.
+  /// Orders the managers of a commit, ascending, ties in join order. Zope's `sortKey()`.
   var sortKey: String { get }
 
-  /// Where an async commit or abort runs this manager's phases, which may block on I/O: `nil`
-  /// when they do no blocking I/O now. The default is a dispatch queue of the transaction
-  /// layer's own; a session answers with its store, and `nil` when it has nothing to write.
+  /// Where an async commit or abort runs this manager's phases; `nil` when they do not block now.
   var commitExecutor: (any CommitExecutor)? { get }
 
-  /// Throws away the changes made in `transaction` outside of two-phase commit: the transaction
-  /// was aborted, or the manager joined after a savepoint that is being rolled back.
+  /// Throws away the changes made in `transaction` outside of two-phase commit.
   ///
-  /// Throws if the changes cannot be discarded; the transaction still aborts every other manager.
+  /// - Throws: if the changes cannot be discarded; the other managers are still aborted.
   func abort(_ transaction: Transaction) throws
 
   /// Starts two-phase commit. Zope's `tpc_begin`.
   ///
-  /// Throws to refuse the commit; every joined manager then gets ``tpcAbort(_:)``.
+  /// - Throws: to refuse the commit; every joined manager then gets ``tpcAbort(_:)``.
   func tpcBegin(_ transaction: Transaction) throws
 
   /// Stages the changes of `transaction` so that ``tpcVote(_:)`` can decide on them.
   ///
-  /// Throws to refuse the commit; every joined manager then gets ``tpcAbort(_:)``.
+  /// - Throws: to refuse the commit; every joined manager then gets ``tpcAbort(_:)``.
   func commit(_ transaction: Transaction) throws
 
-  /// Promises that ``tpcFinish(_:)`` will succeed, or throws to veto the commit. Zope's
-  /// `tpc_vote`.
+  /// Promises that ``tpcFinish(_:)`` will succeed. Zope's `tpc_vote`.
   ///
-  /// This is the last moment a manager can refuse: a manager that cannot prepare a write (as
-  /// memcached cannot) performs it here, after every manager sorted before it has voted.
+  /// - Throws: to veto the commit; every joined manager then gets ``tpcAbort(_:)``.
   func tpcVote(_ transaction: Transaction) throws
 
   /// Makes the voted changes final. Zope's `tpc_finish`.
   ///
-  /// Throwing here breaks the promise given by the vote: the transaction ends as
-  /// ``Transaction/Status/commitFailed`` and the error reaches the caller of commit.
+  /// - Throws: an error that breaks the vote's promise and ends the transaction as
+  ///   ``Transaction/Status/commitFailed``.
   func tpcFinish(_ transaction: Transaction) throws
 
-  /// Discards whatever two-phase commit staged. Zope's `tpc_abort`.
+  /// Discards whatever two-phase commit staged, or never got to stage. Zope's `tpc_abort`.
   ///
-  /// Called on every joined manager when any manager fails before the finish phase, including
-  /// managers whose ``tpcBegin(_:)`` was never called, so it must also discard changes that were
-  /// never staged. Errors thrown here are kept in ``Transaction/suppressedErrors``.
+  /// - Throws: an error that is kept in ``Transaction/suppressedErrors``.
   func tpcAbort(_ transaction: Transaction) throws
 
   /// Records the manager's current state so that a later rollback can return to it.
   ///
-  /// Throws if the manager cannot take a savepoint; ``Transaction/savepoint()`` then fails.
+  /// - Throws: if it cannot; ``Transaction/savepoint()`` then fails.
   func savepoint() throws -> any DataManagerSavepoint
 }
 
@@ -66,8 +48,7 @@ extension DataManager {
   public var commitExecutor: (any CommitExecutor)? { BlockingQueueExecutor.shared }
 }
 
-/// Runs the phases of an async commit (or abort) somewhere they may block on I/O, off Swift's
-/// cooperative thread pool or briefly on it when that is safe.
+/// Runs the phases of an async commit or abort where they may block on I/O.
 public protocol CommitExecutor: AnyObject, Sendable {
   /// Runs `commit` and returns when it has run.
   ///
@@ -76,11 +57,9 @@ public protocol CommitExecutor: AnyObject, Sendable {
 }
 
 /// A data manager's state at one savepoint: Zope's `IDataManagerSavepoint`.
-///
-/// It may be rolled back more than once, as long as its transaction has not ended.
 public protocol DataManagerSavepoint: Sendable {
   /// Returns the data manager to the state it had when the savepoint was taken.
   ///
-  /// Throws if the state cannot be restored; the transaction is then doomed.
+  /// - Throws: if the state cannot be restored; the transaction is then doomed.
   func rollback() throws
 }

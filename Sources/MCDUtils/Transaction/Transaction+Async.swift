@@ -1,8 +1,7 @@
 import Dispatch
 
-/// The default ``CommitExecutor``: a concurrent dispatch queue, so that data managers may block
-/// without holding a thread of Swift's cooperative pool (which has one thread per core) and
-/// commits of unrelated requests do not wait for each other.
+/// The default ``CommitExecutor``: a concurrent queue, so managers block off the cooperative
+/// pool and unrelated commits do not wait for each other.
 final class BlockingQueueExecutor: CommitExecutor {
   static let shared = BlockingQueueExecutor()
 
@@ -24,9 +23,7 @@ final class BlockingQueueExecutor: CommitExecutor {
 }
 
 extension Transaction {
-  /// Commits like the synchronous `commit()`, where the joined data managers' executor says:
-  /// in place when none may block now (a read-only request), on their one executor when they
-  /// agree (a session's store), else on the transaction layer's blocking queue.
+  /// Commits like the synchronous `commit()`, where the joined data managers' executor says.
   ///
   /// - Throws: what the synchronous `commit()` throws.
   nonisolated(nonsending) public func commit() async throws {
@@ -48,12 +45,11 @@ extension Transaction {
     try await executor.runCommit { try self.abortInPlace() }
   }
 
-  /// The synchronous forms, named apart so that async code does not pick the async overloads.
+  // Named apart so that async code does not pick the async overloads.
   private func commitInPlace() throws { try commit() }
   private func abortInPlace() throws { try abort() }
 
-  /// The one executor that can run every joined manager's phases: none when no manager may
-  /// block, theirs when they agree, the blocking queue when they differ.
+  /// None when no manager may block, theirs when they agree, the blocking queue when they differ.
   private func executor() -> (any CommitExecutor)? {
     var chosen: (any CommitExecutor)?
     for manager in state.withLock({ $0.managers }) {

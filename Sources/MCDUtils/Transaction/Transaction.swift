@@ -1,31 +1,13 @@
 import Synchronization
 
 /// A unit of work over several data managers, committed or aborted as one: Zope's
-/// `transaction.Transaction`.
-///
-/// Data managers ``join(_:)`` the transaction that holds their changes; `commit()` then runs
-/// two-phase commit over them and `abort()` throws their changes away. Most code does not
-/// create one directly but runs inside ``withTransaction(_:)``, which commits or aborts for it
-/// and makes the transaction reachable as ``current``. Code that wants explicit control (Zope's
-/// `transaction.begin()`) creates one with ``init()`` and ends it itself.
-///
-/// A transaction is meant to be driven by one task at a time. Its state sits behind a lock, so
-/// concurrent use is memory-safe, but data managers are called with the lock released: a
-/// manager may read ``status`` or join another manager from inside its callbacks without
-/// deadlocking.
-///
-/// ```swift
-/// let transaction = Transaction()
-/// try transaction.join(sessionManager)
-/// try transaction.commit()
-/// ```
+/// `transaction.Transaction`. See <doc:TransactionsAndDataManagers>.
 public final class Transaction: Sendable {
   /// Where a transaction is in its life. Zope's `transaction._transaction.Status`.
   public enum Status: Sendable, Equatable {
     /// Open for joins, savepoints and changes.
     case active
-    /// Still open, but `Transaction.commit()` will throw ``TransactionError/doomed``; only
-    /// `Transaction.abort()` ends it.
+    /// Still open, but only `Transaction.abort()` can end it.
     case doomed
     /// Two-phase commit is running.
     case committing
@@ -33,8 +15,8 @@ public final class Transaction: Sendable {
     case committed
     /// Ended without committing: aborted, or a commit that failed before the finish phase.
     case aborted
-    /// A data manager failed in the finish phase after every manager had voted yes, so some
-    /// changes may be final and others not. Zope's `COMMITFAILED` (old ZODB called it "hosed").
+    /// A data manager failed in the finish phase: some changes may be final, others not.
+    /// Zope's `COMMITFAILED`.
     case commitFailed
 
     /// Whether the transaction has ended and accepts nothing more.
@@ -55,7 +37,7 @@ public final class Transaction: Sendable {
     var nextSavepointIndex = 0
     var afterCommitHooks: [@Sendable (Bool) -> Void] = []
     var suppressedErrors: [any Error] = []
-    /// Managers joined on behalf of an owner (a proxy's read cache), found by the owner.
+    /// Managers joined on behalf of an owner (a proxy's read cache).
     var attachments: [ObjectIdentifier: any DataManager] = [:]
 
     /// Throws unless the transaction is open for joins, savepoints and rollbacks.
@@ -70,8 +52,7 @@ public final class Transaction: Sendable {
 
   let state = Mutex(State())
 
-  /// Creates an active transaction with no data managers. Zope's `transaction.begin()`, without
-  /// the thread-local binding: use ``withTransaction(_:)`` for that.
+  /// Creates an active transaction with no data managers. Zope's `transaction.begin()`, unbound.
   public init() {}
 
   /// Where the transaction is in its life.
@@ -79,20 +60,12 @@ public final class Transaction: Sendable {
     state.withLock { $0.status }
   }
 
-  /// Errors that data managers threw while the transaction was cleaning up after another
-  /// error, which was the one thrown to the caller.
-  ///
-  /// Zope logs these; a library here keeps them for the caller to log.
+  /// Errors that data managers threw while the transaction cleaned up after the one it threw.
   public var suppressedErrors: [any Error] {
     state.withLock { $0.suppressedErrors }
   }
 
-  /// Adds a data manager to the transaction, so that it takes part in commit, abort and
-  /// savepoints.
-  ///
-  /// Joining a manager that already joined does nothing: managers are told apart by identity.
-  /// A manager that joins after a savepoint is aborted and removed if that savepoint is rolled
-  /// back.
+  /// Adds a data manager, by identity, to take part in commit, abort and savepoints.
   ///
   /// - Throws: ``TransactionError/managerJoinedDuringCommit`` while committing,
   ///   ``TransactionError/alreadyFinished`` once the transaction ended.
@@ -111,11 +84,7 @@ public final class Transaction: Sendable {
     }
   }
 
-  /// Marks the transaction so that it can never commit, only abort: for work that must not be
-  /// saved, such as a request that turned out to be read-only or failed validation.
-  ///
-  /// Dooming a doomed transaction does nothing. ``withTransaction(_:)`` aborts a doomed
-  /// transaction instead of committing it.
+  /// Marks the transaction so that it can never commit, only abort.
   ///
   /// - Throws: ``TransactionError/commitInProgress`` while committing,
   ///   ``TransactionError/alreadyFinished`` once the transaction ended.
@@ -129,9 +98,6 @@ public final class Transaction: Sendable {
   /// Registers a closure to run once a commit has ended, told whether it succeeded. Zope's
   /// `addAfterCommitHook`.
   ///
-  /// Hooks run after a commit, whether it succeeded or failed, on the thread that ran it; an
-  /// abort discards them without running them.
-  ///
   /// - Throws: ``TransactionError/alreadyFinished`` once the transaction ended.
   public func addAfterCommitHook(_ hook: @escaping @Sendable (_ success: Bool) -> Void) throws {
     try state.withLock { (state) throws(TransactionError) in
@@ -140,9 +106,8 @@ public final class Transaction: Sendable {
     }
   }
 
-  /// The manager joined on behalf of `owner`, made with `make` and joined on first use; `nil`
-  /// when there is none and `make` makes none, or the transaction no longer accepts managers
-  /// (it is committing or has ended).
+  /// The manager joined on behalf of `owner`, made and joined on first use; `nil` when `make`
+  /// makes none or the transaction no longer accepts managers.
   package func attachment<Manager: DataManager>(
     for owner: ObjectIdentifier, make: () -> Manager?
   ) -> Manager? {
@@ -159,24 +124,7 @@ public final class Transaction: Sendable {
 
   /// Commits the work of every joined data manager with two-phase commit.
   ///
-  /// Managers run each phase in ``DataManager/sortKey`` order, ties in join order:
-  /// `tpcBegin` on all, `commit` on all, `tpcVote` on all, then `tpcFinish` on all.
-  ///
-  /// - A failure before the finish phase calls `tpcAbort` on every joined manager, leaves the
-  ///   transaction ``Status/aborted`` and rethrows that first error; errors from `tpcAbort` go
-  ///   to ``suppressedErrors``.
-  /// - A failure in the finish phase comes after every manager voted yes, when nothing can be
-  ///   undone: the remaining managers are still finished (their vote promised it), no
-  ///   `tpcAbort` is called, the transaction ends as ``Status/commitFailed`` and the first
-  ///   finish error is rethrown. Zope instead stops finishing, calls `tpc_abort` on all and
-  ///   logs that "resources may be in an inconsistent state".
-  ///
-  /// Either way the transaction has ended, its savepoints are invalid and its managers are
-  /// released. In async code the async overload is chosen instead, which runs the phases where
-  /// the managers' ``DataManager/commitExecutor`` says.
-  ///
-  /// - Throws: ``TransactionError/doomed`` for a doomed transaction (which stays open, to be
-  ///   aborted), ``TransactionError/commitInProgress`` or
+  /// - Throws: ``TransactionError/doomed``, ``TransactionError/commitInProgress`` or
   ///   ``TransactionError/alreadyFinished`` when it cannot start, or the first error a data
   ///   manager threw.
   public func commit() throws {
@@ -216,12 +164,7 @@ public final class Transaction: Sendable {
     throw first
   }
 
-  /// Throws away the work of every joined data manager by calling `abort` on each, in join
-  /// order.
-  ///
-  /// Every manager is aborted even if one throws; the first error is rethrown afterwards and
-  /// the rest go to ``suppressedErrors``. Aborting a transaction that already aborted, or whose
-  /// commit failed, does nothing, so cleanup code may abort without checking.
+  /// Throws away the work of every joined data manager; does nothing once aborted.
   ///
   /// - Throws: ``TransactionError/commitInProgress`` while committing,
   ///   ``TransactionError/alreadyFinished`` after a successful commit, or the first error a

@@ -1,26 +1,19 @@
-/// A transaction used in a way its state does not allow.
-///
-/// Errors thrown by data managers reach the caller unchanged; this type is only for misuse of
-/// the transaction itself.
+/// A transaction used in a way its state does not allow (data managers' errors pass unchanged).
 public enum TransactionError: Error, Equatable, Sendable, CustomStringConvertible {
   /// The transaction was committed or aborted already.
-  ///
-  /// Zope raises `ValueError` or `TransactionFailedError` here, depending on the operation.
   case alreadyFinished
 
   /// The transaction was doomed, so it can only be aborted. Zope's `DoomedTransaction`.
   case doomed
 
-  /// The savepoint was invalidated by rolling back an earlier savepoint.
-  ///
-  /// Zope's `InvalidSavepointRollbackError`.
+  /// The savepoint was invalidated by rolling back an earlier savepoint. Zope's
+  /// `InvalidSavepointRollbackError`.
   case savepointInvalid
 
   /// A data manager tried to join while the transaction was committing.
   case managerJoinedDuringCommit
 
-  /// The transaction was asked to commit, abort, take or roll back a savepoint, or be doomed,
-  /// while its commit was running.
+  /// The transaction was asked to change while its commit was running.
   case commitInProgress
 
   /// A stable, human-readable explanation.

@@ -1,19 +1,5 @@
 /// A point inside a transaction that its data managers can be rolled back to: Zope's
-/// `transaction._transaction.Savepoint`.
-///
-/// Rolling back restores every data manager that had joined when the savepoint was taken, and
-/// aborts and removes the managers that joined after it, as Zope does. The same savepoint can be
-/// rolled back any number of times until the transaction ends; rolling it back invalidates the
-/// savepoints taken after it.
-///
-/// ```swift
-/// let savepoint = try transaction.savepoint()
-/// do {
-///   try applyRiskyChanges()
-/// } catch {
-///   try savepoint.rollback()
-/// }
-/// ```
+/// `transaction._transaction.Savepoint`. See <doc:TransactionsAndDataManagers>.
 public struct TransactionSavepoint: Sendable {
   struct Entry: Sendable {
     let manager: any DataManager
@@ -22,13 +8,12 @@ public struct TransactionSavepoint: Sendable {
 
   /// The transaction the savepoint belongs to.
   public let transaction: Transaction
-  /// Orders savepoints within their transaction, so a rollback knows which ones came after.
+  /// Orders savepoints within their transaction.
   let index: Int
   /// The managers joined when the savepoint was taken, in join order.
   let entries: [Entry]
 
-  /// Whether ``rollback()`` can still succeed: the transaction is open and no earlier savepoint
-  /// was rolled back since this one was taken. Zope's `valid`.
+  /// Whether ``rollback()`` can still succeed. Zope's `valid`.
   public var isValid: Bool {
     transaction.state.withLock { state in
       (try? state.checkOpen()) != nil && state.liveSavepoints.contains(index)
@@ -37,14 +22,10 @@ public struct TransactionSavepoint: Sendable {
 
   /// Returns every data manager of the transaction to its state at this savepoint.
   ///
-  /// Managers that joined after the savepoint get `abort` and leave the transaction. Every
-  /// manager is restored or aborted even if one throws; the first error is rethrown afterwards
-  /// and the transaction is doomed, because its managers no longer agree on one point in time.
-  ///
   /// - Throws: ``TransactionError/savepointInvalid`` if an earlier savepoint was rolled back
   ///   since, ``TransactionError/alreadyFinished`` once the transaction ended,
   ///   ``TransactionError/commitInProgress`` while it commits, or the first error a data manager
-  ///   threw.
+  ///   threw (which dooms the transaction).
   public func rollback() throws {
     try transaction.rollback(to: self)
   }
@@ -52,10 +33,6 @@ public struct TransactionSavepoint: Sendable {
 
 extension Transaction {
   /// Takes a savepoint of every joined data manager, to roll back to later.
-  ///
-  /// If a manager cannot take a savepoint its error is rethrown and the transaction is left as
-  /// it was. Zope instead marks the transaction failed, since its managers may have changed
-  /// state while saving; here taking a savepoint is expected to change nothing.
   ///
   /// - Throws: ``TransactionError/commitInProgress`` while committing,
   ///   ``TransactionError/alreadyFinished`` once the transaction ended, or the error of the

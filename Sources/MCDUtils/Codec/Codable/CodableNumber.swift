@@ -1,6 +1,4 @@
-/// A number read from a stored value, and the conversions both decoders (the tree decoder and
-/// the in-place one) apply to it, so that they accept the same numbers and fail with the same
-/// message.
+/// A stored number, with the conversions both decoders apply so they agree on numbers and errors.
 enum CodableNumber {
   case int(Int64)
   case double(Double)

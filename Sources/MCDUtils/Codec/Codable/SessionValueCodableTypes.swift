@@ -1,6 +1,5 @@
-/// Identities of the generic types the encoder and decoder store natively. Spelling `[String].self`
-/// inside unspecialized generic code looks the metadata up in the runtime's cache on every call;
-/// these are looked up once.
+/// Identities of the generic types the encoder and decoder store natively, looked up once
+/// (spelling `[String].self` in unspecialized generic code looks it up on every call).
 enum SessionValueCodableTypes {
   static let stringArray = ObjectIdentifier([String].self)
   static let intArray = ObjectIdentifier([Int].self)

@@ -1,7 +1,4 @@
-/// A coding key for a position in an unkeyed container or a fixed name such as "super".
-///
-/// The string form of a position is made only when someone asks for it (an error message, a
-/// coding path), so walking an array does not format every index.
+/// A coding key for an array position (formatted only when asked) or a name such as "super".
 struct SessionValueCodingKey: CodingKey {
   private let name: String?
   let intValue: Int?

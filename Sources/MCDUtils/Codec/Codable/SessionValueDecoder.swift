@@ -2,17 +2,6 @@ import Foundation
 
 /// Decodes any `Decodable` value from a `SessionValue` tree, the inverse of
 /// `SessionValueEncoder`.
-///
-/// Integers decode into any width when they fit (otherwise `DecodingError.dataCorrupted`); a
-/// `.double` decodes into an integer only when it is integral and fits, and an `.int` into
-/// `Float` or `Double`. `Date` reads `.double` or `.int` seconds since 1970, `Data` reads
-/// `.bytes`, `[UInt8]` reads `.bytes` or an array of small integers, `URL` reads `.string`, and
-/// `Decimal` reads `.string`, `.int` or `.double`. Every error carries the coding path of the
-/// value that failed.
-///
-/// ```swift
-/// let cart = try SessionValueDecoder().decode(Cart.self, from: value)
-/// ```
 public struct SessionValueDecoder: Sendable {
   /// Contextual information handed to the types being decoded through `Decoder.userInfo`.
   public var userInfo: [CodingUserInfoKey: any Sendable] = [:]
@@ -32,8 +21,7 @@ public struct SessionValueDecoder: Sendable {
   }
 }
 
-/// The `Decoder` for one coding path; like the encoder, it links to its parent instead of
-/// copying the coding path at every level.
+/// The `Decoder` for one coding path, linked to its parent rather than copying the path.
 final class SessionValueDecoderImpl: Decoder {
   let value: SessionValue
   let parent: SessionValueDecoderImpl?
@@ -177,13 +165,13 @@ final class SessionValueDecoderImpl: Decoder {
     return try T(from: child(value, key: key()))
   }
 
-  /// The types read natively rather than through their own `Decodable` conformance, and the
-  /// common ones whose conformance would cost a child decoder per value. Each branch first
-  /// compares metatypes, so `unsafeBitCast` only ever converts a value to its own type.
+  /// The value of a type read natively (or cheaply), or `nil` for the other types.
   @inline(__always)
   func specialValue<T: Decodable>(
     _ type: T.Type, from value: SessionValue, key: @autoclosure () -> (any CodingKey)?
   ) throws -> T? {
+    // Each branch first compares metatypes, so `unsafeBitCast` only converts a value to its own
+    // type; common types skip the child decoder their conformance would cost.
     let type = ObjectIdentifier(T.self)
     if T.self == String.self {
       return unsafeBitCast(try string(value, key: key()), to: T.self)
@@ -224,8 +212,7 @@ final class SessionValueDecoderImpl: Decoder {
     return nil
   }
 
-  /// The array's strings, or `nil` to let the general path decode it and report errors with
-  /// their full coding path.
+  /// The array's strings, or `nil` to let the general path decode it (and report errors).
   private static func strings(_ value: SessionValue) -> [String]? {
     guard case .array(let elements) = value else { return nil }
     var strings: [String] = []
@@ -420,8 +407,7 @@ struct SessionValueUnkeyedDecodingContainer: UnkeyedDecodingContainer {
 
   private var key: SessionValueCodingKey { SessionValueCodingKey(intValue: currentIndex) }
 
-  /// Runs `body` on the next element and moves past it only when `body` succeeds, as
-  /// `JSONDecoder` does, so a caller may retry the element as another type.
+  /// Runs `body` on the next element, moving past it only on success, so it may be retried.
   private mutating func next<T>(
     _ type: T.Type,
     _ body: (SessionValueDecoderImpl, SessionValue, SessionValueCodingKey) throws -> T

@@ -1,17 +1,6 @@
 import Foundation
 
 /// Encodes any `Encodable` value to a `SessionValue` tree.
-///
-/// Swift types map as follows: integers of every width to `.int` (a `UInt64` or `UInt` above
-/// `Int64.max` throws `EncodingError.invalidValue`), `Float` and `Double` to `.double`, `Date` to
-/// `.double` seconds since 1970, `Data` and `[UInt8]` to `.bytes`, `URL` to `.string` (its
-/// `absoluteString`), `Decimal` to `.string` (its exact decimal text), `SessionValue` to itself,
-/// structs, classes and enums to `.map` exactly as their `Encodable` conformance asks, and
-/// optionals that are `nil` to `.nil`.
-///
-/// ```swift
-/// let value = try SessionValueEncoder().encode(cart)
-/// ```
 public struct SessionValueEncoder: Sendable {
   /// Contextual information handed to the types being encoded through `Encoder.userInfo`.
   public var userInfo: [CodingUserInfoKey: any Sendable] = [:]
@@ -21,18 +10,15 @@ public struct SessionValueEncoder: Sendable {
 
   /// Encodes `value`.
   ///
-  /// - Throws: `EncodingError.invalidValue` for an unsigned integer above `Int64.max`, or when
-  ///   a type asks for a second, different container at one coding path;
-  ///   ``SessionValueNestingError`` when the value nests deeper than ``ValueFormat/maximumDepth``
-  ///   levels (as a reference cycle does).
+  /// - Throws: `EncodingError.invalidValue` for an unsigned integer above `Int64.max` or a second,
+  ///   different container at one coding path; ``SessionValueNestingError`` when nested too deep.
   public func encode<T: Encodable>(_ value: T) throws -> SessionValue {
     let slot = try SessionValueEncodingState.encodeRoot(value, userInfo: userInfo)
     return slot.finish()
   }
 }
 
-/// A value that nests deeper than ``ValueFormat/maximumDepth`` levels of encoding, which a
-/// reference cycle (`node.next = node`) always does: thrown instead of running out of stack.
+/// A value that nests deeper than ``ValueFormat/maximumDepth`` levels of encoding.
 public struct SessionValueNestingError: Error, Sendable, CustomStringConvertible {
   /// The deepest nesting allowed.
   public let limit: Int
@@ -46,9 +32,7 @@ public struct SessionValueNestingError: Error, Sendable, CustomStringConvertible
   }
 }
 
-/// What one coding path produced while encoding; containers are classes so that nested
-/// containers and super encoders can keep filling them after they are linked into their parent,
-/// and the tree is converted to `SessionValue` once at the end.
+/// What one coding path produced while encoding, converted to `SessionValue` once at the end.
 enum SessionValueEncodingSlot {
   case value(SessionValue)
   case keyed(SessionValueKeyedStorage)
@@ -75,17 +59,15 @@ enum SessionValueEncodingSlot {
   }
 }
 
-/// One encoded property. A struct rather than a tuple, because arrays of tuples are destroyed
-/// through the runtime's slow generic path.
+/// One encoded property (not a tuple: arrays of tuples are destroyed by slow generic code).
 struct SessionValueKeyedEntry {
   let key: String
   let slot: SessionValueEncodingSlot
 }
 
 final class SessionValueKeyedStorage {
+  // One `encode` call, on one thread, touches it: the costly exclusivity check is skipped.
   /// In call order; a key encoded twice keeps its last value, as with `JSONEncoder`.
-  /// Only the encoder of one `encode` call touches it, on one thread, so the dynamic
-  /// exclusivity check (a measurable share of every property encoded) is skipped.
   @exclusivity(unchecked) var entries: [SessionValueKeyedEntry]
 
   init() {
@@ -96,15 +78,14 @@ final class SessionValueKeyedStorage {
 }
 
 final class SessionValueUnkeyedStorage {
-  /// Unchecked for the same reason as `SessionValueKeyedStorage.entries`.
+  // Unchecked for the same reason as `SessionValueKeyedStorage.entries`.
   @exclusivity(unchecked) var slots: [SessionValueEncodingSlot] = []
 }
 
 /// State shared by every encoder of one `encode` call.
 final class SessionValueEncodingState {
   let userInfo: [CodingUserInfoKey: Any]
-  /// `container(keyedBy:)` and friends cannot throw, so a misuse is remembered here and thrown
-  /// when the top-level encode returns.
+  /// A misuse, thrown when the top-level encode returns (`container(keyedBy:)` cannot throw).
   var misuse: (any Error)?
 
   init(userInfo: [CodingUserInfoKey: any Sendable]) {
@@ -122,8 +103,7 @@ final class SessionValueEncodingState {
   }
 }
 
-/// The `Encoder` for one coding path. The path is rebuilt from parent links only when an error
-/// or a caller asks for it, so encoding does not build arrays of keys at every level.
+/// The `Encoder` for one coding path, which it rebuilds from parent links only when asked.
 final class SessionValueEncoderImpl: Encoder {
   let state: SessionValueEncodingState
   let parent: SessionValueEncoderImpl?
@@ -234,12 +214,12 @@ final class SessionValueEncoderImpl: Encoder {
     return child.storage ?? .value(.map([:]))
   }
 
-  /// The types stored natively rather than through their own `Encodable` conformance, and the
-  /// common ones whose conformance would cost a child encoder per value (arrays of strings and
-  /// numbers above all). Each branch first compares metatypes, so `unsafeBitCast` only ever
-  /// converts a value to its own type; a dynamic cast here would cost more than the encoding.
+  /// The value of a type stored natively (or cheaply), or `nil` for the other types.
   @inline(__always)
   static func specialValue<T: Encodable>(_ value: T) -> SessionValue? {
+    // Each branch first compares metatypes, so `unsafeBitCast` only converts a value to its own
+    // type (a dynamic cast would cost more than the encoding); arrays of strings and numbers
+    // skip the child encoder their conformance would cost.
     let type = ObjectIdentifier(T.self)
     if T.self == String.self {
       return .string(unsafeBitCast(value, to: String.self))

@@ -1,15 +1,10 @@
 /// Why bytes could not be read as (or a value could not be written as) a stored `SessionValue`.
-///
-/// Thrown by `ValueFormat` for bytes that are not ours, truncated, corrupt or hostile. Offsets
-/// count from the start of the MessagePack payload (after the envelope header, and after
-/// decompression when the item is compressed).
 public enum SessionValueFormatError: Error, Sendable, Hashable, CustomStringConvertible {
   /// The input ended at `offset` in the middle of a value.
   case truncated(offset: Int)
   /// The byte at `offset` is not a MessagePack marker (only `0xc1` is never used by the spec).
   case unknownMarker(UInt8, offset: Int)
-  /// The MessagePack type at `offset` is valid but has no `SessionValue` counterpart (the ext
-  /// family, including the timestamp extension).
+  /// The MessagePack type at `offset` is valid but has no `SessionValue` counterpart (ext).
   case unsupportedType(marker: UInt8, offset: Int)
   /// A length or element count at `offset` declares more than the bytes that remain.
   case lengthPastEnd(declared: UInt64, remaining: Int, offset: Int)
@@ -21,13 +16,11 @@ public enum SessionValueFormatError: Error, Sendable, Hashable, CustomStringConv
   case integerOutOfRange(offset: Int)
   /// A map key at `offset` is not a string.
   case nonStringKey(offset: Int)
-  /// A map repeats the key at `offset`; such maps are refused rather than silently resolved,
-  /// because two readers could pick different values.
+  /// A map repeats the key at `offset`.
   case duplicateKey(String, offset: Int)
   /// `count` bytes follow the value that ends at `offset`.
   case trailingBytes(offset: Int, count: Int)
-  /// The memcached item flags do not carry this format's tag: the item was written by another
-  /// program.
+  /// The item flags lack this format's tag: another program wrote the item.
   case notOurFormat(flags: UInt32)
   /// The item flags are ours but the envelope does not start with this format's magic bytes.
   case badMagic
@@ -37,25 +30,20 @@ public enum SessionValueFormatError: Error, Sendable, Hashable, CustomStringConv
   case unsupportedFlags(UInt32)
   /// zlib refused the compressed payload; `code` is zlib's return code.
   case decompressionFailed(code: Int32)
-  /// The compressed payload declares an uncompressed size above the decoder's limit (or above
-  /// what deflate can reach from that many compressed bytes).
+  /// The declared uncompressed size is above the decoder's limit (or what deflate can reach).
   case decompressedSizeExceedsLimit(declared: UInt64, limit: Int)
   /// The compressed payload does not inflate to exactly the size it declares.
   case decompressedSizeMismatch(declared: Int)
-  /// A string, byte string, array or map has more than `UInt32.max` elements, MessagePack's
-  /// limit.
+  /// A string, byte string, array or map has more than `UInt32.max` elements.
   case valueTooLarge(count: Int)
-  /// The value is sealed with a key that is not in the ring (a retired key, or another
-  /// deployment's), or no ring is configured to open it.
+  /// The value is sealed with a key the ring lacks, or no ring is configured to open it.
   case unknownSealingKey(id: UInt32)
-  /// The sealed value does not open: it was changed, cut, forged, or moved to another key or
-  /// other flags.
+  /// The sealed value does not open: changed, cut, forged, or moved to another key or flags.
   case sealNotOpened
   /// The value is not sealed, and the key ring does not accept unsealed values.
   case notSealed
 
-  /// Whether the bytes were refused by sealing (a value that does not open, or one not sealed
-  /// where sealing is required): a session lookup treats such an item as no session.
+  /// Whether sealing refused the bytes (`.unknownSealingKey`, `.sealNotOpened`, `.notSealed`).
   public var isSealingRejection: Bool {
     switch self {
     case .unknownSealingKey, .sealNotOpened, .notSealed: return true

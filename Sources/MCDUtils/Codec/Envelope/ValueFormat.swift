@@ -1,34 +1,17 @@
 /// The stored form of a session or cache value: item flags, and an envelope around the
 /// MessagePack encoding of a ``SessionValue``, zlib-compressed when that pays.
-///
-/// ```swift
-/// let (bytes, flags) = try ValueFormat.encode(cart)
-/// let cart = try ValueFormat.decode(Cart.self, from: bytes, flags: flags)
-/// ```
-///
-/// The article <doc:StoredValues> describes the format byte by byte.
 public enum ValueFormat {
-  /// The high 16 bits of the item flags of every value in this format.
+  // The flags and envelope layout is described in StoredValues.md and docs/wire-format.md.
   static let flagsTag: UInt32 = 0x4D43_0000
-  /// The mask selecting `flagsTag`.
   static let flagsTagMask: UInt32 = 0xFFFF_0000
-  /// The format id this build writes and reads, in bits 15–8 of the flags.
   static let formatID: UInt32 = 1
-  /// The flags bit saying the payload is zlib-compressed.
   static let compressedFlag: UInt32 = 0x1
-  /// The flags of an uncompressed value.
   static let plainFlags: UInt32 = flagsTag | formatID << 8
-  /// The flags of a compressed value.
   static let compressedFlags: UInt32 = plainFlags | compressedFlag
-  /// The format id of a sealed value (the payload of format 1, sealed with AES-GCM).
   static let sealedFormatID: UInt32 = 2
-  /// The flags of a sealed value (the compressed bit says whether what is sealed is).
   static let sealedFlags: UInt32 = flagsTag | sealedFormatID << 8
-  /// The first bytes of every envelope: `0xC1` (never a MessagePack marker), then "MC".
   static let magic: [UInt8] = [0xC1, 0x4D, 0x43]
-  /// The envelope version this build writes and reads.
   static let envelopeVersion: UInt8 = 1
-  /// The length of the envelope header before the payload (magic and version).
   static let headerSize = 4
   /// How many arrays and maps may nest in a stored value, on write and on read.
   public static let maximumDepth = MessagePackLimits.maximumDepth
@@ -37,29 +20,22 @@ public enum ValueFormat {
   /// The largest payload a decode accepts by default, after decompression.
   public static let defaultMaximumDecodedSize = 64 << 20
 
-  /// Inflating deflate data yields at most about 1032 bytes per compressed byte, so a larger
-  /// declared size is a lie that would only make the decoder allocate for nothing.
+  /// The most bytes deflate inflates to per compressed byte; a larger declared size is a lie.
   static let maximumDeflateRatio = 1032
 
   private static let reservedFlags: UInt32 = 0xFE
 
   private static let header: [UInt8] = magic + [envelopeVersion]
-  /// The envelope version of a sealed value.
   static let sealedEnvelopeVersion: UInt8 = 2
 
-  /// Whether item `flags` carry this format's tag, that is, whether the item was written by
-  /// `ValueFormat` (of any version).
+  /// Whether item `flags` carry this format's tag (of any version).
   public static func isOurs(flags: UInt32) -> Bool {
     flags & flagsTagMask == flagsTag
   }
 
-  /// Encodes `value` to envelope bytes and the item flags to store with them. The payload is
-  /// compressed when it is larger than `compressionThreshold` bytes and compression makes the
-  /// item smaller, then sealed when `sealing` is given, bound to `key` (the full memcached key)
-  /// and the flags.
+  /// Encodes `value` to envelope bytes and the item flags to store with them.
   ///
-  /// - Throws: `SessionValueFormatError.nestingTooDeep` or `.valueTooLarge` for values the
-  ///   format cannot hold.
+  /// - Throws: `SessionValueFormatError.nestingTooDeep` or `.valueTooLarge`.
   public static func encode(
     _ value: SessionValue, compressionThreshold: Int = defaultCompressionThreshold,
     sealing: SealingKeyRing? = nil, key: @autoclosure () -> String = ""
@@ -69,8 +45,7 @@ public enum ValueFormat {
     }
   }
 
-  /// Envelope bytes and flags for the payload `body` writes, as
-  /// ``encode(_:compressionThreshold:sealing:key:)-(SessionValue,_,_,_)`` makes them for a tree.
+  /// Envelope bytes and flags for the payload `body` writes.
   static func write(
     compressionThreshold: Int = defaultCompressionThreshold, sealing: SealingKeyRing?,
     key: @autoclosure () -> String,
@@ -81,12 +56,9 @@ public enum ValueFormat {
     return envelope(writer.bytes, compressionThreshold, sealing, key)
   }
 
-  /// Encodes any `Encodable` value through ``SessionValueEncoder`` (a `SessionValue` passes
-  /// unchanged), as ``encode(_:compressionThreshold:sealing:key:)-(SessionValue,_,_,_)`` does a tree.
+  /// Encodes any `Encodable` value through ``SessionValueEncoder`` to envelope bytes and flags.
   ///
-  /// - Throws: `EncodingError` from the encoder, ``SessionValueNestingError`` for a value that
-  ///   nests too deep (a reference cycle does), or ``SessionValueFormatError`` for values the
-  ///   format cannot hold.
+  /// - Throws: `EncodingError`, ``SessionValueNestingError``, or ``SessionValueFormatError``.
   public static func encode<T: Encodable>(
     _ value: T, compressionThreshold: Int = defaultCompressionThreshold,
     sealing: SealingKeyRing? = nil, key: @autoclosure () -> String = ""
@@ -99,8 +71,7 @@ public enum ValueFormat {
     }
   }
 
-  /// Compresses the payload after the header of `plain` when that pays, seals it when asked,
-  /// and picks the flags.
+  /// Compresses the payload of `plain` when that pays, seals it when asked, and picks the flags.
   private static func envelope(
     _ plain: [UInt8], _ compressionThreshold: Int, _ sealing: SealingKeyRing?,
     _ key: () -> String
@@ -134,8 +105,7 @@ public enum ValueFormat {
     return (plain, plainFlags)
   }
 
-  /// What a seal is bound to: the format, the item flags and the full key, so that a sealed
-  /// value moved to another key, or given other flags, does not open.
+  /// What a seal is bound to: the format, the item flags and the full key.
   static func associatedData(_ flags: UInt32, _ key: String) -> [UInt8] {
     var data = Array("MCDUtils sealed value v1".utf8)
     withUnsafeBytes(of: flags.bigEndian) { data.append(contentsOf: $0) }
@@ -143,13 +113,10 @@ public enum ValueFormat {
     return data
   }
 
-  /// Decodes envelope `bytes` stored with item `flags` under `key` (the full memcached key),
-  /// opening them with `sealing` when they are sealed.
+  /// Decodes envelope `bytes` stored with item `flags` under `key` (the full memcached key).
   ///
-  /// - Throws: `SessionValueFormatError`: `.notOurFormat` when the flags are another program's,
-  ///   `.decompressedSizeExceedsLimit` when the payload would inflate beyond
-  ///   `maximumDecodedSize` bytes, `.sealNotOpened`, `.unknownSealingKey` or `.notSealed` for a
-  ///   value sealing refuses, and the other cases for truncated, corrupt or hostile bytes.
+  /// - Throws: `SessionValueFormatError` for bytes that are not ours, too large, refused by
+  ///   sealing, truncated, corrupt or hostile.
   public static func decode(
     _ bytes: [UInt8], flags: UInt32, maximumDecodedSize: Int = defaultMaximumDecodedSize,
     sealing: SealingKeyRing? = nil, key: @autoclosure () -> String = ""
@@ -159,8 +126,7 @@ public enum ValueFormat {
     ) { reader throws(SessionValueFormatError) in try reader.readDocument() }
   }
 
-  /// Checks, opens and inflates envelope `bytes` as ``decode(_:flags:maximumDecodedSize:sealing:key:)``
-  /// does, and hands a reader of the payload to `body`.
+  /// Checks, opens and inflates envelope `bytes`, and hands a reader of the payload to `body`.
   static func read<R>(
     _ bytes: [UInt8], flags: UInt32, maximumDecodedSize: Int = defaultMaximumDecodedSize,
     sealing: SealingKeyRing?, key: @autoclosure () -> String,
@@ -186,8 +152,7 @@ public enum ValueFormat {
     return try result.get()
   }
 
-  /// Decodes a value of `type` from envelope bytes and item flags, through
-  /// ``SessionValueDecoder``, as ``decode(_:flags:maximumDecodedSize:sealing:key:)`` does a tree.
+  /// Decodes a value of `type` from envelope bytes and flags, through ``SessionValueDecoder``.
   ///
   /// - Throws: ``SessionValueFormatError`` for bytes that are not a stored value, or
   ///   `DecodingError` when the stored value does not have the shape `type` expects.
@@ -201,15 +166,13 @@ public enum ValueFormat {
     return try SessionValueDecoder().decode(type, from: value)
   }
 
-  /// A payload after the envelope: the caller's bytes, or bytes of its own (inflated, or
-  /// opened).
+  /// A payload after the envelope: the caller's bytes, or its own (inflated or opened).
   private enum Payload {
     case plain(UnsafeRawBufferPointer)
     case owned([UInt8])
   }
 
-  /// Checks the flags and envelope and returns the MessagePack payload, opened and inflated if
-  /// need be.
+  /// Checks the flags and envelope and returns the payload, opened and inflated if need be.
   private static func payload(
     _ buffer: UnsafeRawBufferPointer, _ flags: UInt32, _ maximumDecodedSize: Int,
     _ sealing: SealingKeyRing?, _ key: () -> String
@@ -267,8 +230,7 @@ public enum ValueFormat {
     }
   }
 
-  /// What follows an envelope's header: the payload itself, or its declared length and one
-  /// zlib stream, inflated.
+  /// The payload after an envelope's header: as is, or inflated from its length and zlib stream.
   private static func unwrap(
     _ afterHeader: UnsafeRawBufferPointer, _ compressed: Bool, _ maximumDecodedSize: Int
   ) throws(SessionValueFormatError) -> Payload {

@@ -24,8 +24,7 @@ enum ValueFormatZlib {
   }
 
   /// Inflates the zlib stream in `input`, which must produce exactly `size` bytes and be
-  /// consumed entirely. The output buffer is `size` bytes, so a stream that would inflate further
-  /// stops there instead of growing memory.
+  /// consumed entirely; the output buffer never grows beyond `size` bytes.
   static func decompress(
     _ input: UnsafeRawBufferPointer, size: Int
   ) throws(SessionValueFormatError) -> [UInt8] {

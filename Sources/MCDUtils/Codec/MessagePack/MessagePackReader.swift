@@ -1,6 +1,4 @@
-/// Reads one MessagePack value into a `SessionValue`, treating the input as hostile: every length
-/// is checked against the bytes that remain before anything is allocated, nesting is limited, and
-/// every failure is a `SessionValueFormatError`.
+/// Reads one MessagePack value into a `SessionValue`, treating the input as hostile.
 struct MessagePackReader {
   private let raw: UnsafeRawBufferPointer
   private let bytes: UnsafeBufferPointer<UInt8>
@@ -34,13 +32,12 @@ struct MessagePackReader {
     return value
   }
 
-  /// Reads a map at the top of the document field by field, without building it: `body` gets
-  /// each key's bytes (not yet checked to be UTF-8: `body` compares them with the names it
-  /// knows), where the key starts, and the value; a key that is not a string is refused, and which keys may repeat is
-  /// `body`'s to say. When the value is not a map, `body` is not called and `false` is returned.
+  /// Reads a top-level map field by field, without building it, passing `body` each key's bytes
+  /// (not checked as UTF-8), start and value; returns `false` when the value is not a map.
   mutating func readFields(
     _ body: (UnsafeBufferPointer<UInt8>, Int, SessionValue) throws(SessionValueFormatError) -> Void
   ) throws(SessionValueFormatError) -> Bool {
+    // A key that is not a string is refused; which keys may repeat is `body`'s to say.
     guard offset < bytes.count else { throw .truncated(offset: offset) }
     let start = offset
     let count: Int
@@ -173,10 +170,10 @@ struct MessagePackReader {
     return string
   }
 
-  /// The string in `bytes`, or `nil` when they are not valid UTF-8: validated once and copied,
-  /// with `UTF8Span` where it exists (`String(validating:as:)` is not specialized for raw
-  /// buffers and doubled the cost of a whole decode).
+  /// The string in `bytes`, or `nil` when they are not valid UTF-8.
   private static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    // `UTF8Span` validates once and copies; `String(validating:as:)` is not specialized for raw
+    // buffers and doubled the cost of a whole decode.
     if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
       guard let span = try? UTF8Span(validating: bytes.span) else { return nil }
       return String(copying: span)

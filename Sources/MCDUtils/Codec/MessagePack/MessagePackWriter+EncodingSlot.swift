@@ -1,6 +1,5 @@
 extension MessagePackWriter {
-  /// Writes what `SessionValueEncoder` collected straight to MessagePack, without building the
-  /// intermediate `SessionValue` maps (and hashing every key) first.
+  /// Writes what `SessionValueEncoder` collected, without building `SessionValue` maps first.
   mutating func write(_ slot: SessionValueEncodingSlot) throws(SessionValueFormatError) {
     try write(slot, depth: 0)
   }
@@ -29,10 +28,7 @@ extension MessagePackWriter {
     }
   }
 
-  /// Writes keyed entries sorted by key; of a key encoded twice only the last value counts, as
-  /// `SessionValueEncodingSlot.finish()` does. The sort order of a map with a handful of
-  /// properties near the root lives in stack memory, so such a map costs no allocation of its
-  /// own; larger or deeper maps use the heap, keeping the stack a deep value needs small.
+  /// Writes keyed entries sorted by key, keeping only the last value of a key encoded twice.
   private mutating func writeEntries(
     _ entries: [SessionValueKeyedEntry], depth: Int
   ) throws(SessionValueFormatError) {

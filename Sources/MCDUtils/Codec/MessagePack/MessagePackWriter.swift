@@ -1,16 +1,13 @@
 import Foundation
 
-/// Limits shared by the MessagePack writer and reader, so that nothing is written that the reader
-/// would refuse.
+/// Limits shared by the MessagePack writer and reader, so nothing is written that it refuses.
 enum MessagePackLimits {
-  /// How many arrays and maps may nest. Deep enough for any session, shallow enough that the
-  /// recursive reader and writer stay far from the end of a small thread stack.
+  /// How many arrays and maps may nest: enough for any session, little for a small thread stack.
   static let maximumDepth = 512
 }
 
-/// Writes a `SessionValue` as MessagePack, choosing the smallest encoding of every integer,
-/// string, byte string, array and map header, and writing map keys sorted by their UTF-8 bytes so
-/// equal values always give equal bytes.
+/// Writes a `SessionValue` as MessagePack, in the smallest encodings, with map keys sorted by
+/// their UTF-8 bytes.
 struct MessagePackWriter: ~Copyable {
   // A raw growable buffer rather than `[UInt8]`: appending to an array re-checks uniqueness and
   // capacity for every byte, which made up most of the writer's time.
@@ -30,12 +27,10 @@ struct MessagePackWriter: ~Copyable {
     base.deallocate()
   }
 
-  /// The bytes written so far.
   var bytes: [UInt8] {
     [UInt8](UnsafeRawBufferPointer(start: base, count: count))
   }
 
-  /// Encodes `value` in one call.
   static func encode(_ value: SessionValue) throws(SessionValueFormatError) -> [UInt8] {
     var writer = MessagePackWriter()
     try writer.write(value)
@@ -74,9 +69,7 @@ struct MessagePackWriter: ~Copyable {
     }
   }
 
-  /// Writes the entries of a map sorted by the UTF-8 bytes of their keys. As for encoder output
-  /// (see `writeEntries`), the sort order lives in stack memory for a small map near the root,
-  /// and keys are ordered by an integer prefix of their bytes computed once per key.
+  /// Writes the entries of a map sorted by the UTF-8 bytes of their keys.
   private mutating func writeSorted(
     _ entries: [String: SessionValue], depth: Int
   ) throws(SessionValueFormatError) {
@@ -95,9 +88,8 @@ struct MessagePackWriter: ~Copyable {
     }
   }
 
-  /// Runs `body` with room for the sort order of a map of `count` entries: stack memory for up
-  /// to 16 entries within 64 levels of the root, so that a small map costs no allocation of its
-  /// own, and heap memory for larger or deeper maps, keeping the stack a deep value needs small.
+  /// Runs `body` with room for the sort order of `count` entries: on the stack for up to 16
+  /// entries within 64 levels of the root, else on the heap to keep a deep value's stack small.
   mutating func withSortScratch<Element, R>(
     of type: Element.Type, count: Int, depth: Int,
     _ body: (inout MessagePackWriter, UnsafeMutableBufferPointer<Element>)
@@ -121,6 +113,7 @@ struct MessagePackWriter: ~Copyable {
     >,
     depth: Int
   ) throws(SessionValueFormatError) {
+    // As in `writeEntries`, keys are ordered by an integer prefix computed once per key.
     var order = order
     var position = 0
     for index in entries.indices {
@@ -300,9 +293,8 @@ struct MessagePackWriter: ~Copyable {
     return prefix
   }
 
-  /// Compares strings by their UTF-8 bytes (negative, zero or positive), which `<` on `String`
-  /// does not promise for non-normalized text; the wire order must not depend on Unicode
-  /// normalization.
+  /// Compares strings by their UTF-8 bytes (negative, zero or positive), unlike `<` on `String`,
+  /// so the wire order does not depend on Unicode normalization.
   static func utf8Compare(_ lhs: String, _ rhs: String) -> Int {
     let fast = lhs.utf8.withContiguousStorageIfAvailable { left in
       rhs.utf8.withContiguousStorageIfAvailable { right in

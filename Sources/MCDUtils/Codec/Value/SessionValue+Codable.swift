@@ -1,7 +1,5 @@
 extension SessionValue: Codable {
-  /// Encodes the value as itself: through `SessionValueEncoder` it passes unchanged, through
-  /// another encoder (such as `JSONEncoder`) each case becomes that format's nearest type, with
-  /// `.bytes` as an array of integers.
+  /// Encodes the value as itself, or as the nearest types of another encoder's format.
   ///
   /// - Throws: whatever the encoder throws for the value.
   public func encode(to encoder: any Encoder) throws {
@@ -26,11 +24,9 @@ extension SessionValue: Codable {
     }
   }
 
-  /// Decodes the value as itself: through `SessionValueDecoder` it passes unchanged, through
-  /// another decoder the first of nil, boolean, integer, double, string, array and map that
-  /// matches is taken.
+  /// Decodes the value as itself, or as the first type that matches in another decoder.
   ///
-  /// - Throws: `DecodingError.typeMismatch` when the decoder holds none of those.
+  /// - Throws: `DecodingError.typeMismatch` when no case of `SessionValue` matches.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
     if container.decodeNil() {

@@ -1,16 +1,5 @@
 /// A value stored in a session or a cache entry: a tree of nil, booleans, integers, doubles,
 /// strings, byte strings, arrays and string-keyed maps.
-///
-/// `SessionValue` is what the wire format stores (see `ValueFormat`); any `Codable` type converts
-/// to and from it with `SessionValueEncoder` and `SessionValueDecoder`. Nothing in a
-/// `SessionValue` names a type, so decoding stored bytes never instantiates anything by name.
-///
-/// ```swift
-/// let session: SessionValue = ["user_id": 4711, "roles": ["Member", "Editor"]]
-/// session["user_id"]?.intValue  // 4711
-/// ```
-///
-/// Equality is structural; like `Double` itself, `.double(.nan)` is not equal to itself.
 public enum SessionValue: Sendable, Hashable {
   /// The absence of a value (MessagePack `nil`, Python `None`).
   case `nil`
@@ -26,8 +15,7 @@ public enum SessionValue: Sendable, Hashable {
   case bytes([UInt8])
   /// An ordered list of values.
   case array([SessionValue])
-  /// A map from strings to values; stored with its keys sorted, so equal maps encode to equal
-  /// bytes.
+  /// A map from strings to values.
   case map([String: SessionValue])
 }
 
@@ -80,15 +68,13 @@ extension SessionValue {
     return nil
   }
 
-  /// The value stored under `key` in a map; `nil` when the key is absent or the value is not a
-  /// map.
+  /// The value under `key` in a map; `nil` when the key is absent or the value is not a map.
   public subscript(key: String) -> SessionValue? {
     if case .map(let entries) = self { return entries[key] }
     return nil
   }
 
-  /// The element at `index` of an array; `nil` when the index is out of range or the value is not
-  /// an array.
+  /// The element at `index` of an array; `nil` when out of range or the value is not an array.
   public subscript(index: Int) -> SessionValue? {
     if case .array(let elements) = self, elements.indices.contains(index) {
       return elements[index]
@@ -98,8 +84,7 @@ extension SessionValue {
 }
 
 extension SessionValue: CustomStringConvertible {
-  /// A Swift-literal-like rendering with map keys sorted, so it is stable across runs; bytes are
-  /// shown as hex between angle brackets.
+  /// A Swift-literal-like rendering, with map keys sorted and bytes as hex between `<` and `>`.
   public var description: String {
     var output = ""
     describe(into: &output)
