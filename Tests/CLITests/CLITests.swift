@@ -102,7 +102,9 @@ struct CLITests {
 
   @Test func pingPrintsAnErrorLineAndExits1WhenAServerIsDown() async throws {
     try await withMemcached { servers in
-      let deadAddress = "127.0.0.1:\(try freeLoopbackPort())"
+      let down = try ListeningSocket.refusing()
+      defer { down.close() }
+      let deadAddress = "\(down.server)"
       let run = try await runCLI([
         "ping", "--servers", "\(servers[0].server)", "--servers", deadAddress,
       ])

@@ -1,5 +1,6 @@
 import Foundation
 import Memcached
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -186,11 +187,26 @@ public func withMemcached<R>(
   return try await body(processes)
 }
 
-/// A TCP port on 127.0.0.1 that nothing listened on a moment ago.
+/// A TCP port on 127.0.0.1 that nothing listened on a moment ago (and that anything may take
+/// since): for a server about to start. For a port that must refuse connections, hold a
+/// ``ListeningSocket/refusing()``.
 public func freeLoopbackPort() throws -> Int {
-  let listener = try ListeningSocket()
-  return listener.port
+  // Sockets that got a port already handed out stay open until one gets a new port.
+  var tried: [ListeningSocket] = []
+  defer { for socket in tried { socket.close() } }
+  for _ in 0..<100 {
+    let listener = try ListeningSocket()
+    tried.append(listener)
+    if handedOutPorts.withLock({ $0.insert(listener.port).inserted }) { return listener.port }
+  }
+  throw TestEnvironmentError(description: "no free loopback port")
 }
+
+/// The ports ``freeLoopbackPort()`` gave out in this process, never given out again: two
+/// servers starting at once are never given the same port (where the one that fails to bind
+/// would find the other answering, and think itself started), and no test's socket takes a
+/// server's port while it is down for a restart.
+private let handedOutPorts = Mutex<Set<Int>>([])
 
 /// Whether something accepts TCP connections on 127.0.0.1 at the port.
 public func canConnect(port: Int) -> Bool {
@@ -237,16 +253,46 @@ public func answersVersion(port: Int, binary: Bool = false) -> Bool {
   return count > 0 && String(decoding: buffer[..<count], as: UTF8.self).hasPrefix("VERSION")
 }
 
-/// A socket that listens on a free loopback port and never answers: the kernel completes the
-/// TCP handshake for connections in its backlog, but nothing reads or writes. It stands for a
-/// memcached server that hangs.
+/// A socket on a free loopback port that never answers. Listening (``init()``), the kernel
+/// completes the TCP handshake for connections in its backlog, but nothing reads or writes: it
+/// stands for a memcached server that hangs. Not listening (``refusing()``), every connection is
+/// refused, and while it is open no server started by another test can take its port: it
+/// stands for a server that is down.
 public final class ListeningSocket: Sendable {
-  /// The port it listens on.
+  /// The port it holds.
   public let port: Int
-  private let fd: Int32
+  private let fd: Atomic<Int32>
 
-  /// Opens the socket on a free port of 127.0.0.1.
-  public init() throws {
+  /// Opens a listening socket on a free port of 127.0.0.1.
+  public convenience init() throws {
+    try self.init(listening: true)
+  }
+
+  /// A socket bound to a free port of 127.0.0.1 that does not listen, without `SO_REUSEADDR`.
+  public static func refusing() throws -> ListeningSocket {
+    try ListeningSocket(listening: false)
+  }
+
+  private init(listening: Bool) throws {
+    // A port handed out to a server (which may be down for a restart) is not taken: its socket
+    // stays open until a new port is found, so that the kernel does not offer it again.
+    var taken: [Int32] = []
+    defer { for fd in taken { _ = Glibc.close(fd) } }
+    for _ in 0..<100 {
+      let (fd, port) = try Self.bindFree(listening: listening)
+      if handedOutPorts.withLock({ $0.contains(port) }) {
+        taken.append(fd)
+        continue
+      }
+      self.fd = Atomic(fd)
+      self.port = port
+      return
+    }
+    throw TestEnvironmentError(description: "no free loopback port")
+  }
+
+  /// A socket bound to a free port of 127.0.0.1 (listening if asked), and its port.
+  private static func bindFree(listening: Bool) throws -> (Int32, Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestEnvironmentError(description: "socket() failed: \(errno)") }
     var address = loopbackAddress(port: 0)
@@ -255,8 +301,8 @@ public final class ListeningSocket: Sendable {
         bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
       }
     }
-    guard bound == 0, listen(fd, 1024) == 0 else {
-      close(fd)
+    guard bound == 0, !listening || listen(fd, 1024) == 0 else {
+      _ = Glibc.close(fd)
       throw TestEnvironmentError(description: "bind/listen failed: \(errno)")
     }
     var actual = sockaddr_in()
@@ -264,15 +310,20 @@ public final class ListeningSocket: Sendable {
     _ = withUnsafeMutablePointer(to: &actual) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
-    self.fd = fd
-    self.port = Int(UInt16(bigEndian: actual.sin_port))
+    return (fd, Int(UInt16(bigEndian: actual.sin_port)))
   }
 
   /// The socket as a memcached server address.
   public var server: MemcachedServer { MemcachedServer(host: "127.0.0.1", port: port) }
 
   deinit {
-    close(fd)
+    close()
+  }
+
+  /// Closes the socket (once); a test calls it last, which also keeps the socket open until then.
+  public func close() {
+    let fd = self.fd.exchange(-1, ordering: .relaxed)
+    if fd >= 0 { _ = Glibc.close(fd) }
   }
 }
 

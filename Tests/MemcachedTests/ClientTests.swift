@@ -259,9 +259,9 @@ struct PingTests {
 
   @Test func pingReportsEachDeadServerAsAnError() async throws {
     try await withMemcached { servers in
-      let deadPort = try freeLoopbackPort()
-      var configuration = MemcachedConfiguration(
-        servers: [servers[0].server, MemcachedServer(host: "127.0.0.1", port: deadPort)])
+      let down = try ListeningSocket.refusing()
+      defer { down.close() }
+      var configuration = MemcachedConfiguration(servers: [servers[0].server, down.server])
       configuration.keyPrefix = uniqueKeyPrefix()
       let client = try MemcachedClient(configuration: configuration)
       let results = client.ping()

@@ -69,7 +69,9 @@ struct FailureTests {
   }
 
   @Test func aRefusedConnectionIsDistinguishable() throws {
-    let port = try freeLoopbackPort()
+    let down = try ListeningSocket.refusing()
+    defer { down.close() }
+    let port = down.port
     let client = try MemcachedClient(
       configuration: .init(servers: [.init(host: "127.0.0.1", port: port)]))
     let error = try #require(throws: MemcachedError.self) { try client.get("k") }
@@ -94,9 +96,9 @@ struct FailureTests {
   }
 
   @Test func everyServerDownIsDistinguishable() throws {
-    let ports = try (0..<2).map { _ in try freeLoopbackPort() }
-    let configuration = MemcachedConfiguration(
-      servers: ports.map { MemcachedServer(host: "127.0.0.1", port: $0) })
+    let down = try (0..<2).map { _ in try ListeningSocket.refusing() }
+    defer { for socket in down { socket.close() } }
+    let configuration = MemcachedConfiguration(servers: down.map(\.server))
     let client = try MemcachedClient(configuration: configuration)
     var last: MemcachedError?
     for index in 0..<10 {

@@ -131,7 +131,9 @@ import Testing
   }
 
   @Test func aNewSessionFailsItsVoteOnAFreePort() async throws {
-    let server = MemcachedServer(host: "127.0.0.1", port: try freeLoopbackPort())
+    let down = try ListeningSocket.refusing()
+    defer { down.close() }
+    let server = down.server
     let container = MemCacheSessionDataContainer(
       proxy: MemCacheProxy(store: try makePool([server], prefix: uniqueKeyPrefix())))
     let transaction = Transaction()
@@ -191,16 +193,21 @@ import Testing
     do {
       let store = InProcessStore()
       let container = MemCacheSessionDataContainer(
-        proxy: MemCacheProxy(store: store), timeout: .seconds(6), resolution: .seconds(1))
+        proxy: MemCacheProxy(store: store), timeout: .seconds(10), resolution: .seconds(1))
+      let clock = ContinuousClock()
+      let written = clock.now
       try await withTransaction { _ in try await container.newOrExisting("s")["a"] = 1 }
-      // Sleeps well inside the timeout, so that a loaded parallel test run cannot let it lapse.
-      for _ in 0..<3 {
-        try await Task.sleep(for: .seconds(2.5))
+      // Reads 2 s apart, far inside the timeout, so that a loaded parallel test run (whose
+      // sleeps may overrun by seconds) cannot let it lapse, until well past the timeout.
+      var reads = 0
+      while clock.now - written < .seconds(12) {
+        try await Task.sleep(for: .seconds(2))
         try await withTransaction { _ in _ = try await container.get("s")?["a"] }
+        reads += 1
       }
-      // 7.5 s after the only write, with a 6 s timeout.
+      // Over 12 s after the only write, with a 10 s timeout.
       #expect(try await container.get("s")?["a"] == 1)
-      #expect(store.count("cas") == 3)  // one refresh per read-only access past the window
+      #expect(store.count("cas") == reads)  // one refresh per read-only access past the window
       #expect(store.count("add") == 1)
     }
   }
