@@ -191,15 +191,7 @@ public func withMemcached<R>(
 /// since): for a server about to start. For a port that must refuse connections, hold a
 /// ``ListeningSocket/refusing()``.
 public func freeLoopbackPort() throws -> Int {
-  // Sockets that got a port already handed out stay open until one gets a new port.
-  var tried: [ListeningSocket] = []
-  defer { for socket in tried { socket.close() } }
-  for _ in 0..<100 {
-    let listener = try ListeningSocket()
-    tried.append(listener)
-    if handedOutPorts.withLock({ $0.insert(listener.port).inserted }) { return listener.port }
-  }
-  throw TestEnvironmentError(description: "no free loopback port")
+  try ListeningSocket(listening: true, handingOut: true).port
 }
 
 /// The ports ``freeLoopbackPort()`` gave out in this process, never given out again: two
@@ -265,22 +257,26 @@ public final class ListeningSocket: Sendable {
 
   /// Opens a listening socket on a free port of 127.0.0.1.
   public convenience init() throws {
-    try self.init(listening: true)
+    try self.init(listening: true, handingOut: false)
   }
 
   /// A socket bound to a free port of 127.0.0.1 that does not listen, without `SO_REUSEADDR`.
   public static func refusing() throws -> ListeningSocket {
-    try ListeningSocket(listening: false)
+    try ListeningSocket(listening: false, handingOut: false)
   }
 
-  private init(listening: Bool) throws {
+  /// Takes a port never handed out before, and hands it out too when `handingOut`.
+  fileprivate init(listening: Bool, handingOut: Bool) throws {
     // A port handed out to a server (which may be down for a restart) is not taken: its socket
     // stays open until a new port is found, so that the kernel does not offer it again.
     var taken: [Int32] = []
     defer { for fd in taken { _ = Glibc.close(fd) } }
     for _ in 0..<100 {
       let (fd, port) = try Self.bindFree(listening: listening)
-      if handedOutPorts.withLock({ $0.contains(port) }) {
+      let isNew = handedOutPorts.withLock { ports in
+        handingOut ? ports.insert(port).inserted : !ports.contains(port)
+      }
+      guard isNew else {
         taken.append(fd)
         continue
       }
