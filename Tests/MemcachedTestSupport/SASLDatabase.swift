@@ -147,3 +147,15 @@ public func refusedAuthentications(
     return count
   }
 }
+
+extension MemcachedConfiguration {
+  /// Sets the connect, poll, send and receive timeouts to `timeout`: a test that checks a call
+  /// answers without waiting sets them far above its bound, so that a loaded machine has room
+  /// below the bound and any wait on a timeout still overshoots it.
+  public mutating func setIOTimeouts(_ timeout: Duration) {
+    connectTimeout = timeout
+    pollTimeout = timeout
+    sendTimeout = timeout
+    receiveTimeout = timeout
+  }
+}
