@@ -12,7 +12,7 @@ public struct MemcachedConfiguration: Sendable {
 
   /// SASL credentials (they require the binary protocol); the password is never shown.
   public struct Credentials: Sendable, Hashable, CustomStringConvertible,
-    CustomDebugStringConvertible
+    CustomDebugStringConvertible, CustomReflectable
   {
     /// The SASL user name.
     public var username: String
@@ -30,6 +30,11 @@ public struct MemcachedConfiguration: Sendable {
 
     /// The same as ``description``.
     public var debugDescription: String { description }
+
+    /// The user name and a hidden password, for `dump` and debuggers.
+    public var customMirror: Mirror {
+      Mirror(self, children: ["username": username, "password": "***"], displayStyle: .struct)
+    }
   }
 
   /// The servers, in the order given; with none, every operation fails.

@@ -91,6 +91,24 @@ struct CLISecurityTests {
     }
   }
 
+  @Test func aKeyFileLineThatIsNotAKeyIsNamedByItsLine() async throws {
+    let good = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+    for (bad, what) in [
+      (Data(count: 16).base64EncodedString(), "16 bytes"), ("not base64!", "is not a base64 key"),
+    ] {
+      let path = try keyFile()
+      defer { try? FileManager.default.removeItem(atPath: path) }
+      try Data("# keys\n\(good)\n\(bad)\n".utf8).write(to: URL(fileURLWithPath: path))
+      for option in ["--seal-key-file", "--id-key-file"] {
+        let run = try await runCLI(["session", "show", "--id", "x", option, path])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("line 3 of the key file"), "\(option): \(run.stderr)")
+        #expect(run.stderr.contains(what), "\(option): \(run.stderr)")
+        #expect(!run.stderr.contains(good), "a key is quoted: \(run.stderr)")
+      }
+    }
+  }
+
   @Test func aKeyFileOthersCanReadGetsAWarning() async throws {
     let path = try keyFile()
     defer { try? FileManager.default.removeItem(atPath: path) }

@@ -297,6 +297,24 @@ struct SASLTests {
     }
   }
 
+  @Test func aConfigurationsDumpReflectionAndDescriptionHideThePassword() {
+    var settings = MemcachedConfiguration(servers: [MemcachedServer(host: "127.0.0.1", port: 1)])
+    settings.credentials = .init(username: username, password: password)
+    var dumped = ""
+    dump(settings, to: &dumped)
+    var dumpedCredentials = ""
+    dump(settings.credentials!, to: &dumpedCredentials)
+    let texts = [
+      dumped, dumpedCredentials, String(reflecting: settings), "\(settings)",
+      String(reflecting: settings.credentials!), "\(settings.credentials!)",
+    ]
+    for text in texts {
+      #expect(!text.contains(password), "the password is in: \(text)")
+      #expect(text.contains(username), "the user name is not in: \(text)")
+    }
+    #expect(dumped.contains("password: \"***\""), "\(dumped)")
+  }
+
   @Test func thePasswordAppearsInNoLogLineErrorOrDescription() async throws {
     try await withSASLMemcached(users: users) { servers in
       let handler = InMemoryLogHandler()

@@ -7,7 +7,7 @@ public struct BrowserIdHasher: Sendable {
   private let key: SymmetricKey
 
   /// A hasher with a 256-bit key.
-  /// - Throws: ``SecurityKeyError/wrongLength(bytes:)`` for a key that is not 32 bytes.
+  /// - Throws: ``SecurityKeyError/wrongLength(bytes:line:)`` for a key that is not 32 bytes.
   public init(key: SymmetricKey) throws(SecurityKeyError) {
     guard key.bitCount == 256 else { throw .wrongLength(bytes: key.bitCount / 8) }
     self.key = key

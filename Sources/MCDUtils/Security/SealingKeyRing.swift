@@ -91,8 +91,8 @@ public struct SealingKeyRing: Sendable {
 public enum SecurityKeyError: Error, Sendable, Hashable, CustomStringConvertible {
   /// No key was given (a key file with only blank and comment lines).
   case noKey
-  /// A key is not 32 bytes.
-  case wrongLength(bytes: Int)
+  /// A key is not 32 bytes; `line` is its line in a key file (`nil` for a key given directly).
+  case wrongLength(bytes: Int, line: Int? = nil)
   /// A line of a key file is not base64.
   case notBase64(line: Int)
   /// Two keys of a ring are the same.
@@ -104,7 +104,9 @@ public enum SecurityKeyError: Error, Sendable, Hashable, CustomStringConvertible
   public var description: String {
     switch self {
     case .noKey: "no key was given"
-    case .wrongLength(let bytes): "a key is \(bytes) bytes; keys are 32 random bytes"
+    case .wrongLength(let bytes, nil): "a key is \(bytes) bytes; keys are 32 random bytes"
+    case .wrongLength(let bytes, let line?):
+      "line \(line) of the key file is a key of \(bytes) bytes; keys are 32 random bytes"
     case .notBase64(let line): "line \(line) of the key file is not a base64 key"
     case .duplicateKey: "the same key is given twice"
     case .unreadableFile(let path): "cannot read the key file \(path)"
@@ -122,7 +124,7 @@ package enum KeyFile {
       let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
       if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
       guard let bytes = Data(base64Encoded: trimmed) else { throw .notBase64(line: number + 1) }
-      guard bytes.count == 32 else { throw .wrongLength(bytes: bytes.count) }
+      guard bytes.count == 32 else { throw .wrongLength(bytes: bytes.count, line: number + 1) }
       keys.append(SymmetricKey(data: bytes))
     }
     return keys

@@ -186,8 +186,11 @@ private func ring(_ keys: SymmetricKey..., acceptsUnsealed: Bool = false) throws
     #expect(throws: SecurityKeyError.notBase64(line: 2)) {
       try SealingKeyRing(keyFileContents: "\(base64Key())\nnot base64!\n")
     }
-    #expect(throws: SecurityKeyError.wrongLength(bytes: 16)) {
+    #expect(throws: SecurityKeyError.wrongLength(bytes: 16, line: 1)) {
       try SealingKeyRing(keyFileContents: Data(count: 16).base64EncodedString())
+    }
+    #expect(throws: SecurityKeyError.wrongLength(bytes: 16)) {
+      try SealingKeyRing(keys: [SymmetricKey(size: .bits128)])
     }
     let key = base64Key()
     #expect(throws: SecurityKeyError.duplicateKey) {
@@ -196,6 +199,22 @@ private func ring(_ keys: SymmetricKey..., acceptsUnsealed: Bool = false) throws
     #expect(throws: SecurityKeyError.unreadableFile(path: "/nonexistent")) {
       try SealingKeyRing(contentsOfKeyFile: "/nonexistent")
     }
+  }
+
+  @Test func aKeyOfTheWrongLengthIsNamedByItsLineAsABadBase64LineIs() throws {
+    let text = "# newest first\n\(base64Key())\n\n\(Data(count: 16).base64EncodedString())\n"
+    let wrongLength = #expect(throws: SecurityKeyError.self) {
+      try SealingKeyRing(keyFileContents: text)
+    }
+    #expect(wrongLength == .wrongLength(bytes: 16, line: 4))
+    #expect("\(wrongLength!)".contains("line 4"), "\(wrongLength!)")
+    #expect("\(wrongLength!)".contains("16 bytes"), "\(wrongLength!)")
+    let notBase64 = #expect(throws: SecurityKeyError.self) {
+      try SealingKeyRing(keyFileContents: "\(base64Key())\nnot base64!\n")
+    }
+    #expect("\(notBase64!)".contains("line 2"), "\(notBase64!)")
+    // A key given directly has no line to name.
+    #expect(!"\(SecurityKeyError.wrongLength(bytes: 16))".contains("line"))
   }
 
   @Test func aKeyFileOthersCanReadIsTold() throws {
