@@ -56,6 +56,30 @@ private func ring(_ keys: SymmetricKey..., acceptsUnsealed: Bool = false) throws
     }
   }
 
+  @Test(arguments: [64, 1_000_000])
+  func everyCutOfASealedValueIsASealThatDoesNotOpen(threshold: Int) throws {
+    let keys = try ring(newKey())
+    let sealed = try ValueFormat.encode(
+      ["user": "alice"], compressionThreshold: threshold, sealing: keys, key: "k")
+    let plain = try ValueFormat.encode(["user": "alice"], compressionThreshold: threshold)
+    // Shorter than the header, than the header, key id, nonce and tag, and than the whole.
+    for length in 0..<sealed.bytes.count {
+      #expect(throws: SessionValueFormatError.sealNotOpened, "\(length) bytes") {
+        _ = try ValueFormat.decode(
+          Array(sealed.bytes.prefix(length)), flags: sealed.flags, sealing: keys, key: "k")
+      }
+    }
+    // Where sealing is required, anything under other flags is not sealed, whatever its bytes.
+    for length in 0...plain.bytes.count {
+      for flags in [plain.flags, 0, 0x4D43_0300] {
+        #expect(throws: SessionValueFormatError.notSealed, "\(length) bytes, flags \(flags)") {
+          _ = try ValueFormat.decode(
+            Array(plain.bytes.prefix(length)), flags: flags, sealing: keys, key: "k")
+        }
+      }
+    }
+  }
+
   @Test func aSealedValueMovedToAnotherKeyOrGivenOtherFlagsDoesNotOpen() async throws {
     let keys = try ring(newKey())
     let store = InProcessStore()

@@ -177,6 +177,48 @@ public enum ValueFormat {
     _ buffer: UnsafeRawBufferPointer, _ flags: UInt32, _ maximumDecodedSize: Int,
     _ sealing: SealingKeyRing?, _ key: () -> String
   ) throws(SessionValueFormatError) -> Payload {
+    let unwrapped: Unwrapped
+    do {
+      unwrapped = try open(buffer, flags, sealing, key)
+    } catch {
+      throw refusal(error, flags: flags, sealing: sealing)
+    }
+    switch unwrapped {
+    case .plain(let afterHeader, let compressed):
+      return try unwrap(afterHeader, compressed, maximumDecodedSize)
+    case .opened(let opened, let compressed):
+      guard compressed else { return try unwrap(opened, maximumDecodedSize) }
+      let result = opened.withUnsafeBytes { buffer in
+        Result { () throws(SessionValueFormatError) -> Payload in
+          try unwrap(buffer, true, maximumDecodedSize)
+        }
+      }
+      return try result.get()
+    }
+  }
+
+  /// What `error`, met before a seal opened, is under `sealing`: a ring opens sealed values
+  /// only, so bytes under sealed flags that are cut or mangled, whatever their length, are a
+  /// seal that does not open, and any other bytes are not sealed when the ring requires it.
+  private static func refusal(
+    _ error: SessionValueFormatError, flags: UInt32, sealing: SealingKeyRing?
+  ) -> SessionValueFormatError {
+    guard let sealing, !error.isSealingRejection else { return error }
+    if isOurs(flags: flags) && (flags >> 8) & 0xFF == sealedFormatID { return .sealNotOpened }
+    return sealing.acceptsUnsealed ? error : .notSealed
+  }
+
+  /// The bytes after a checked envelope header, opened when sealed; not inflated yet.
+  private enum Unwrapped {
+    case plain(UnsafeRawBufferPointer, compressed: Bool)
+    case opened([UInt8], compressed: Bool)
+  }
+
+  /// Checks the flags and the envelope's header, and opens a sealed value.
+  private static func open(
+    _ buffer: UnsafeRawBufferPointer, _ flags: UInt32, _ sealing: SealingKeyRing?,
+    _ key: () -> String
+  ) throws(SessionValueFormatError) -> Unwrapped {
     guard isOurs(flags: flags) else { throw .notOurFormat(flags: flags) }
     let format = (flags >> 8) & 0xFF
     guard format == formatID || format == sealedFormatID else {
@@ -197,20 +239,14 @@ public enum ValueFormat {
     let compressed = flags & compressedFlag != 0
     guard sealed else {
       if let sealing, !sealing.acceptsUnsealed { throw .notSealed }
-      return try unwrap(afterHeader, compressed, maximumDecodedSize)
+      return .plain(afterHeader, compressed: compressed)
     }
     guard let sealing else {
       throw .unknownSealingKey(
         id: afterHeader.count >= 4 ? afterHeader.loadUnaligned(as: UInt32.self).bigEndian : 0)
     }
     let opened = try sealing.open(afterHeader, authenticating: associatedData(flags, key()))
-    guard compressed else { return try unwrap(opened, maximumDecodedSize) }
-    let result = opened.withUnsafeBytes { buffer in
-      Result { () throws(SessionValueFormatError) -> Payload in
-        try unwrap(buffer, true, maximumDecodedSize)
-      }
-    }
-    return try result.get()
+    return .opened(opened, compressed: compressed)
   }
 
   /// The payload of a plain envelope, within the size limit.
