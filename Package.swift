@@ -71,10 +71,16 @@ let package = Package(
         .product(name: "InMemoryLogging", package: "swift-log"),
       ]
     ),
+    // A process of the session contention tests (merging commits from several processes).
+    .executableTarget(
+      name: "SessionWriter",
+      dependencies: ["MCDUtils", "Memcached"],
+      path: "Tests/SessionWriter"
+    ),
     .testTarget(
       name: "MCDUtilsTests",
       dependencies: [
-        "MCDUtils", "Memcached", "MemcachedTestSupport",
+        "MCDUtils", "Memcached", "MemcachedTestSupport", "SessionWriter",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "InMemoryLogging", package: "swift-log"),

@@ -37,24 +37,7 @@ func runCLI(
 
 /// The `mcdutils` executable that was built with the tests, in the same build folder.
 func mcdutilsBinary() throws -> URL {
-  let starts = [
-    URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-      .deletingLastPathComponent(),
-    Bundle.main.bundleURL,
-    Bundle.main.bundleURL.deletingLastPathComponent(),
-  ]
-  for start in starts {
-    var folder = start
-    for _ in 0..<4 {
-      let candidate = folder.appendingPathComponent("mcdutils")
-      if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-      folder = folder.deletingLastPathComponent()
-    }
-  }
-  throw CLITestError(
-    description:
-      "the mcdutils executable is not next to the test bundle: build it first "
-      + "(swift build --build-tests)")
+  try builtExecutable("mcdutils")
 }
 
 /// Runs `mcdutils` against a set of servers, given with `--servers`.

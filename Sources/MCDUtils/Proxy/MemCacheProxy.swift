@@ -179,17 +179,83 @@ final class WriteCounts: Sendable {
   }
 }
 
-/// Lets tasks take turns per key; a waiter is suspended, not blocking a thread.
+/// Lets the writers of one key in this process take turns, first come first served: a waiting
+/// task is suspended, a waiting thread blocked. The turns only spare writers conflicts they
+/// would have among themselves; compare-and-swap keeps the writes right without them.
 final class KeyedTurnstile: Sendable {
-  private let waiting = Mutex([String: [CheckedContinuation<Void, Never>]]())
+  /// How long a thread waits for a turn before it writes without one. A thread of Swift's
+  /// cooperative pool that calls the blocking API may wait behind a task that needs such a
+  /// thread to hand its turn over: the wait ends, so that this is a delay, not a deadlock.
+  static let patience = DispatchTimeInterval.seconds(5)
 
-  /// Runs `body` once every earlier holder of `key`'s turn is done.
-  func withTurn<R>(
-    _ key: String, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> R
-  ) async throws -> R {
+  /// A waiting task or thread, known by its identity.
+  private final class Waiter: Sendable {
+    enum Wake {
+      case task(CheckedContinuation<Void, Never>)
+      case thread(DispatchSemaphore)
+    }
+    let wake: Wake
+
+    init(_ wake: Wake) { self.wake = wake }
+
+    func resume() {
+      switch wake {
+      case .task(let continuation): continuation.resume()
+      case .thread(let semaphore): semaphore.signal()
+      }
+    }
+  }
+
+  /// The keys whose turn is held, each with its waiters in order.
+  private let waiting = Mutex([String: [Waiter]]())
+
+  /// Runs `body` once every earlier holder of `key`'s turn is done, suspended meanwhile.
+  /// Blocking code that `body` runs on another thread holds the turn through ``lending(_:_:)``.
+  ///
+  /// - Throws: what `body` throws.
+  func withTurn<R, E: Error>(
+    _ key: String, isolation: isolated (any Actor)? = #isolation,
+    _ body: () async throws(E) -> R
+  ) async throws(E) -> R {
     await take(key)
     defer { handOver(key) }
     return try await body()
+  }
+
+  /// Runs blocking `body` once every earlier holder of `key`'s turn is done, blocking this
+  /// thread meanwhile (at most ``patience``); at once on a thread the turn is lent to.
+  ///
+  /// - Throws: what `body` throws.
+  func withTurn<R, E: Error>(_ key: String, _ body: () throws(E) -> R) throws(E) -> R {
+    if HeldTurns.current.contains(HeldTurn(self, key)) { return try body() }
+    guard takeBlocking(key) else { return try body() }
+    defer { handOver(key) }
+    return try lending(key, body)
+  }
+
+  /// Runs blocking `body` on this thread in `key`'s turn, which the caller holds: the turns of
+  /// `key` that `body` asks for are had at once.
+  ///
+  /// - Throws: what `body` throws.
+  func lending<R, E: Error>(_ key: String, _ body: () throws(E) -> R) throws(E) -> R {
+    let held = HeldTurns.current
+    let turn = HeldTurn(self, key)
+    let lent = held.insert(turn)
+    defer { if lent { held.remove(turn) } }
+    return try body()
+  }
+
+  /// Takes the turn at once if it is free; else queues `waiter()` and returns it.
+  private func enqueue(_ key: String, _ waiter: () -> Waiter) -> Waiter? {
+    waiting.withLock { waiting -> Waiter? in
+      guard waiting[key] != nil else {
+        waiting[key] = []
+        return nil
+      }
+      let made = waiter()
+      waiting[key]!.append(made)
+      return made
+    }
   }
 
   private func take(_ key: String) async {
@@ -202,21 +268,31 @@ final class KeyedTurnstile: Sendable {
     }
     guard mustWait else { return }
     await withCheckedContinuation { continuation in
-      let resumeNow = waiting.withLock { waiting -> Bool in
-        // The holder may have left between the two looks: then the turn is free again.
-        guard waiting[key] != nil else {
-          waiting[key] = []
-          return true
-        }
-        waiting[key]!.append(continuation)
-        return false
-      }
-      if resumeNow { continuation.resume() }
+      // The holder may have left between the two looks: then the turn is free again.
+      if enqueue(key, { Waiter(.task(continuation)) }) == nil { continuation.resume() }
     }
   }
 
+  /// Takes the turn, blocking; `false` when ``patience`` ran out first.
+  private func takeBlocking(_ key: String) -> Bool {
+    let semaphore = DispatchSemaphore(value: 0)
+    guard let waiter = enqueue(key, { Waiter(.thread(semaphore)) }) else { return true }
+    if semaphore.wait(timeout: .now() + Self.patience) == .success { return true }
+    let gaveUp = waiting.withLock { waiting -> Bool in
+      guard let index = waiting[key]?.firstIndex(where: { $0 === waiter }) else { return false }
+      waiting[key]!.remove(at: index)
+      return true
+    }
+    guard gaveUp else {
+      // Handed the turn as the wait ran out: the signal is on its way.
+      semaphore.wait()
+      return true
+    }
+    return false
+  }
+
   private func handOver(_ key: String) {
-    let next = waiting.withLock { waiting -> CheckedContinuation<Void, Never>? in
+    let next = waiting.withLock { waiting -> Waiter? in
       guard var queue = waiting[key], !queue.isEmpty else {
         waiting[key] = nil
         return nil
@@ -227,4 +303,38 @@ final class KeyedTurnstile: Sendable {
     }
     next?.resume()
   }
+}
+
+/// A turn of one key of one turnstile.
+private struct HeldTurn: Hashable {
+  let turnstile: ObjectIdentifier
+  let key: String
+
+  init(_ turnstile: KeyedTurnstile, _ key: String) {
+    self.turnstile = ObjectIdentifier(turnstile)
+    self.key = key
+  }
+}
+
+/// The turns lent to the current thread.
+private final class HeldTurns {
+  private var turns: Set<HeldTurn> = []
+
+  /// The current thread's, made on first use.
+  static var current: HeldTurns {
+    let dictionary = Thread.current.threadDictionary
+    if let held = dictionary[threadKey] as? HeldTurns { return held }
+    let held = HeldTurns()
+    dictionary[threadKey] = held
+    return held
+  }
+
+  private static let threadKey = "MCDUtils.KeyedTurnstile.HeldTurns"
+
+  func contains(_ turn: HeldTurn) -> Bool { turns.contains(turn) }
+
+  /// Adds `turn`; `false` when it was held already.
+  func insert(_ turn: HeldTurn) -> Bool { turns.insert(turn).inserted }
+
+  func remove(_ turn: HeldTurn) { turns.remove(turn) }
 }

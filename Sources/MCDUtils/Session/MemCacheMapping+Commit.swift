@@ -29,7 +29,7 @@ extension MemCacheMapping: DataManager {
     // A read-only request talks to nobody: no connection is borrowed for it.
     guard let plan = writePlan() else { return }
     do {
-      try proxy.run { try writeBack(plan, on: $0, in: transaction) }
+      try writeBackInTurn(plan, in: transaction)
     } catch {
       throw settings.metrics.counted(error)
     }
@@ -63,7 +63,9 @@ private struct MappingSavepoint: DataManagerSavepoint {
   }
 }
 
-/// Runs a session's commit on its store, after this process's earlier commits of the session.
+/// Runs a session's commit on its store, after this process's earlier commits of the session:
+/// the task waits for the session's turn without blocking a thread, and lends the turn to the
+/// thread that runs the commit.
 private final class SessionCommitExecutor: CommitExecutor {
   let proxy: MemCacheProxy
   let key: String
@@ -74,7 +76,10 @@ private final class SessionCommitExecutor: CommitExecutor {
   }
 
   func runCommit(_ commit: @escaping @Sendable () throws -> Void) async throws {
-    try await proxy.commitTurns.withTurn(key) { try await proxy.store.runCommit(commit) }
+    let (turns, key) = (proxy.commitTurns, key)
+    try await turns.withTurn(key) {
+      try await proxy.store.runCommit { try turns.lending(key) { try commit() } }
+    }
   }
 }
 
@@ -106,6 +111,17 @@ extension MemCacheMapping {
       return .changes
     }
     return snapshot.copies != nil && isRefreshDue(snapshot.accessed, now: now) ? .refresh : nil
+  }
+
+  /// Writes what `plan` says in the session's turn in this process, blocking until then: the
+  /// blocking commits of one session wait for each other as async ones do, instead of making
+  /// each other's compare-and-swap fail.
+  ///
+  /// - Throws: ``MemCacheError``.
+  func writeBackInTurn(_ plan: WritePlan, in transaction: Transaction?) throws(MemCacheError) {
+    try proxy.commitTurns.withTurn(storageKey) { () throws(MemCacheError) in
+      try proxy.run { try writeBack(plan, on: $0, in: transaction) }
+    }
   }
 
   /// Writes what `plan` says.
@@ -177,6 +193,7 @@ extension MemCacheMapping {
         break
       }
       settings.metrics.retries.increment()
+      ConflictBackoff.pause(after: writes)
       copies = try readAgain()
     }
     state.withLock { state in
@@ -251,6 +268,7 @@ extension MemCacheMapping {
         return
       }
       if attempt == attempts { throw .conflict(attempts: attempt) }
+      ConflictBackoff.pause(after: attempt)
       copies = try readCopies(on: connection, everyCopy: true)
     }
   }

@@ -186,7 +186,7 @@ public final class MemCacheMapping: Sendable {
   ///   ``MemCacheError/conflict(attempts:)``, ``MemCacheError/sessionEnded``.
   public func save() throws(MemCacheError) {
     guard let plan = writePlan() else { return }
-    try proxy.run { try self.writeBack(plan, on: $0, in: nil) }
+    try writeBackInTurn(plan, in: nil)
   }
 
   /// Writes the changes now asynchronously.
@@ -194,7 +194,9 @@ public final class MemCacheMapping: Sendable {
   /// - Throws: as `save()`.
   public func save() async throws(MemCacheError) {
     guard let plan = writePlan() else { return }
-    try await proxy.run { try self.writeBack(plan, on: $0, in: nil) }
+    try await proxy.commitTurns.withTurn(storageKey) { () async throws(MemCacheError) in
+      try await proxy.run { try self.writeBack(plan, on: $0, in: nil) }
+    }
   }
 }
 

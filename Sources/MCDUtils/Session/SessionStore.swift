@@ -20,7 +20,8 @@ public final class SessionStore: Sendable {
   /// A store over `proxy`, with the settings its properties describe.
   public init(
     proxy: MemCacheProxy, defaultTimeToLive: Duration? = .seconds(20 * 60),
-    slidingRefresh: Duration? = nil, maximumWriteAttempts: Int = 10,
+    slidingRefresh: Duration? = nil,
+    maximumWriteAttempts: Int = MemCacheSessionDataContainer.defaultMaximumWriteAttempts,
     idHasher: BrowserIdHasher? = nil
   ) {
     self.idHasher = idHasher
@@ -196,7 +197,10 @@ public final class SessionStore: Sendable {
       return try await proxy.commitTurns.withTurn(key) {
         try await proxy.run { connection in
           for attempt in 1...attempts {
-            if attempt > 1 { metrics.retries.increment() }
+            if attempt > 1 {
+              metrics.retries.increment()
+              ConflictBackoff.pause(after: attempt - 1)
+            }
             let copies = try SessionCopies.read(
               key, on: connection, proxy: proxy, window: window, everyCopy: attempt > 1)
             let now = Date()
