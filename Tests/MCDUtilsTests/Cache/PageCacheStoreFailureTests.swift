@@ -10,7 +10,7 @@ import Testing
 /// lease of a caller whose store failed.
 @Suite struct PageCacheStoreFailureTests {
   /// memcached with a 64 KiB item size: it refuses the pages below, which are larger.
-  private static let smallItemServer = ["-I", "64k", "-o", "slab_chunk_max=32"]
+  private static let smallItemServer = ["-I", "64k", "-o", "slab_chunk_max=32768"]
 
   /// A page larger than the server's item size even compressed: random hex digits.
   private static func largePage() -> String {
@@ -25,11 +25,12 @@ import Testing
     return tuning
   }
 
-  @Test(arguments: [true, false])
-  func aLookupAfterAFailedStoreComputesWithoutWaitingForTheLease(binary: Bool) async throws {
+  /// Over the text protocol (as behind twemproxy), where the generation counter of a new
+  /// object used to fail after the lease was taken, and the lease then stayed for its lifetime.
+  @Test func aLookupAfterAFailedStoreComputesWithoutWaitingForTheLease() async throws {
     try await withMemcached(arguments: Self.smallItemServer) { processes in
       let pool = try makePool([processes[0].server], prefix: uniqueKeyPrefix()) {
-        $0.binaryProtocol = binary
+        $0.binaryProtocol = false
       }
       let cache = MemCacheZCache(store: pool, tuning: Self.patientTuning)
       let page = CacheablePath(["site", "large"])
