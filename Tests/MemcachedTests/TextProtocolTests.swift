@@ -24,6 +24,19 @@ import Testing
     }
   }
 
+  @Test func aCounterWithAnInitialValueOnAnItemThatIsNotANumberIsAClientError() async throws {
+    try await withMemcached { processes in
+      let pool = try textPool(processes[0].server, prefix: uniqueKeyPrefix())
+      try await pool.set("text", value: Array("abc".utf8))
+      let error = await #expect(throws: MemcachedError.self) {
+        try await pool.increment("text", by: 1, initial: 0)
+      }
+      #expect(error?.returnCode == .clientError)
+      // The connection still works, and the item is untouched.
+      #expect(try await pool.get("text")?.value == Array("abc".utf8))
+    }
+  }
+
   @Test func concurrentCreatorsOfATextProtocolCounterLoseNoCount() async throws {
     try await withMemcached { processes in
       let pool = try textPool(processes[0].server, prefix: uniqueKeyPrefix())

@@ -37,6 +37,21 @@ import Testing
     }
   }
 
+  @Test func aGenerationCounterThatIsNotANumberIsReplacedThroughTwemproxy() async throws {
+    try await withTwemproxy { proxy, _ in
+      let pool = try proxyPool(proxy)
+      let cache = MemCacheZCache(store: pool)
+      let page = CacheablePath(["site", "planted"])
+      // Another program's item under the object's counter key: memcached refuses to count it.
+      try await pool.set(cache.generationKey(for: page), value: Array("not a number".utf8))
+      try await cache.set("rendered", for: page)
+      #expect(await cache.get(String.self, for: page) == "rendered")
+      try await cache.invalidate(page)
+      #expect(await cache.get(String.self, for: page) == nil)
+      #expect(cache.statistics.storeErrors == 0)
+    }
+  }
+
   @Test func sessionsAreCreatedChangedAndReadThroughTwemproxy() async throws {
     try await withTwemproxy { proxy, _ in
       let container = MemCacheSessionDataContainer(
