@@ -7,8 +7,9 @@ source scripts/common.sh
 
 ensure_swift
 # sasl2-bin: saslpasswd2, with which the SASL tests create the password database of the
-# `memcached -S` servers they start.
-ensure_packages libmemcached-dev memcached zlib1g-dev sasl2-bin
+# `memcached -S` servers they start. nutcracker: twemproxy, which the proxy tests start in front
+# of memcached nodes.
+ensure_packages libmemcached-dev memcached zlib1g-dev sasl2-bin nutcracker
 
 # The codec's interoperability tests read and write MessagePack with Python's msgpack, and
 # sealed values with its cryptography module.

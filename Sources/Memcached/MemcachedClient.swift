@@ -365,10 +365,8 @@ public final class MemcachedClient: MemcachedOperations {
     _ operation: MemcachedMetrics.Operation, _ name: String, _ delta: UInt64, _ initial: UInt64?,
     _ expiration: MemcachedExpiration, up: Bool
   ) throws -> UInt64? {
-    if initial != nil && !configuration.binaryProtocol {
-      throw MemcachedError(
-        returnCode: .notSupported, message: "an initial value needs the binary protocol",
-        operation: operation.name)
+    if let initial, !configuration.binaryProtocol {
+      return try textCounter(operation, name, delta, initial, expiration, up: up)
     }
     let counted = try call(operation, name, read: false) {
       group, groupLength, key, keyLength -> UInt64?? in
@@ -406,6 +404,28 @@ public final class MemcachedClient: MemcachedOperations {
       returnCode: .unknownReadFailure, message: "the server's answer could not be read",
       operation: operation.name)
   }
+
+  /// A counter with an initial value over the text protocol, which has none: `incr` or `decr`,
+  /// and for a missing key an `add` of the initial value. An `add` that finds the key means
+  /// another client created it in between, so the counting is tried again.
+  private func textCounter(
+    _ operation: MemcachedMetrics.Operation, _ name: String, _ delta: UInt64, _ initial: UInt64,
+    _ expiration: MemcachedExpiration, up: Bool
+  ) throws -> UInt64 {
+    // Each round ends unless another client deleted the key between our `add` and our count.
+    for _ in 0..<Self.textCounterRounds {
+      if let value = try counter(operation, name, delta, nil, expiration, up: up) { return value }
+      if try add(name, value: Array(String(initial).utf8), flags: 0, expiration: expiration) {
+        return initial
+      }
+    }
+    throw MemcachedError(
+      returnCode: .notStored,
+      message: "the counter was created and deleted by others \(Self.textCounterRounds) times",
+      operation: operation.name)
+  }
+
+  private static let textCounterRounds = 10
 
   /// Sets a new expiration on an item without reading it; returns whether it existed.
   /// The corresponding C function is `memcached_touch_by_key`.

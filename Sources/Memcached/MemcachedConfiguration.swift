@@ -40,7 +40,8 @@ public struct MemcachedConfiguration: Sendable {
   /// The servers, in the order given; with none, every operation fails.
   public var servers: [MemcachedServer]
 
-  /// Use memcached's binary protocol (`MEMCACHED_BEHAVIOR_BINARY_PROTOCOL`). Default `true`.
+  /// Use memcached's binary protocol (`MEMCACHED_BEHAVIOR_BINARY_PROTOCOL`). Default `true`;
+  /// `false` behind a proxy that speaks the text protocol only, where SASL is refused.
   public var binaryProtocol = true
 
   /// How keys are spread over the servers. Default ``Distribution/consistent``.

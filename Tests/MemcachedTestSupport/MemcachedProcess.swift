@@ -68,65 +68,25 @@ public final class MemcachedProcess: @unchecked Sendable {
           "memcached is not installed: the tests need a real memcached server "
           + "(Debian/Ubuntu: apt-get install -y memcached)")
     }
-    // posix_spawn and waitpid rather than Foundation's Process, whose exit detection depends on a
-    // run loop thread and was seen to hang.
     let argv =
       [binary, "-u", "nobody", "-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-t", "1"]
       + arguments
-    var cArguments = argv.map { strdup($0) } + [nil]
-    defer { for pointer in cArguments { free(pointer) } }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    // The test process blocks most signals on its threads, and a child inherits the mask: without
-    // a clean mask, memcached would ignore the SIGTERM that stops it.
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    var allSignals = sigset_t()
-    sigfillset(&allSignals)
-    posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    var pid: pid_t = 0
-    var inherited = ProcessInfo.processInfo.environment
-    inherited.merge(environment) { _, added in added }
-    var cEnvironment = inherited.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { for pointer in cEnvironment { free(pointer) } }
-    let spawned = posix_spawn(&pid, binary, &actions, &attributes, &cArguments, &cEnvironment)
-    guard spawned == 0 else {
-      throw TestEnvironmentError(description: "cannot start memcached: error \(spawned)")
-    }
+    let pid = try spawnServerProcess(argv, environment: environment)
     runningPID = pid
-    let deadline = Date().addingTimeInterval(5)
-    while Date() < deadline {
-      var status: Int32 = 0
-      if waitpid(pid, &status, WNOHANG) == pid {
-        runningPID = nil
-        let hint = requiresSASL ? "; is it built with SASL, and its SASL set-up readable?" : ""
-        throw TestEnvironmentError(
-          description: "memcached exited at once on port \(port) (status \(status))\(hint)")
-      }
-      // Ask for the version rather than only connecting: another test's socket may have taken
-      // the port first, and then memcached exits while the connection still succeeds.
-      if answersVersion(port: port, binary: requiresSASL) { return }
-      usleep(5_000)
+    do {
+      let hint = requiresSASL ? "; is it built with SASL, and its SASL set-up readable?" : ""
+      try waitUntilAnswering(pid, port: port, name: "memcached", binary: requiresSASL, hint: hint)
+    } catch {
+      runningPID = nil
+      throw error
     }
-    stop(signal: SIGKILL)
-    throw TestEnvironmentError(description: "memcached did not listen on port \(port) within 5 s")
   }
 
   /// Stops the server. SIGKILL by default: it ends the process at once, like a crashed node
   /// (memcached takes most of a second to shut down on SIGTERM).
   public func stop(signal: Int32 = SIGKILL) {
     guard let pid = runningPID else { return }
-    kill(pid, signal)
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    stopSpawnedProcess(pid, signal: signal)
     runningPID = nil
   }
 
@@ -161,11 +121,7 @@ public final class MemcachedProcess: @unchecked Sendable {
     }
   }
 
-  private static let memcachedBinary: String? = {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let candidates = path.split(separator: ":").map { "\($0)/memcached" } + ["/usr/bin/memcached"]
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-  }()
+  private static let memcachedBinary = findExecutable("memcached")
 }
 
 /// A group of memcached servers for cluster tests, stopped when the body ends.

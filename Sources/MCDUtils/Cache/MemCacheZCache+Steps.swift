@@ -4,12 +4,36 @@ import Memcached
 /// The steps of every operation, run on the connection the blocking or the async API borrowed.
 extension MemCacheZCache {
   /// What a lookup found: the usable value (maybe stale), the object's current generation and
-  /// whether another caller holds the lease.
+  /// the state of the entry's lease.
   struct Lookup<Value> {
     var value: Value?
     var isStale = false
     var generation: UInt64?
-    var leaseHeld = false
+    var lease = Lease.free
+  }
+
+  /// The state of an entry's lease, from the item stored under its lease key.
+  enum Lease: Equatable {
+    /// Nobody computes the entry.
+    case free
+    /// Another caller computes the entry: waiting for its value is cheaper than computing.
+    case computing
+    /// The last caller that computed the entry could not store it: waiting is pointless, so
+    /// every caller computes until the marker expires or a value is stored.
+    case storeFailed
+
+    /// The lease value of a caller that computes.
+    static let computingValue = Array("lease".utf8)
+    /// The lease value left by a caller whose store failed.
+    static let storeFailedValue = Array("store-failed".utf8)
+
+    init(_ item: MemcachedItem?) {
+      guard let item else {
+        self = .free
+        return
+      }
+      self = item.value == Self.storeFailedValue ? .storeFailed : .computing
+    }
   }
 
   /// What `getOrCompute` does next.
@@ -29,7 +53,7 @@ extension MemCacheZCache {
     if withLease { wanted.append(keys.lease) }
     let items = try store.getMulti(wanted)
     var found = Lookup<Value>()
-    found.leaseHeld = withLease && items[keys.lease] != nil
+    if withLease { found.lease = Lease(items[keys.lease]) }
     found.generation = items[keys.generation].flatMap { Self.parseGeneration($0.value) }
     guard let generation = found.generation else { return found }
     shared.remember(generation, for: keys.generation, lifetime: tuning.generationMemoLifetime)
@@ -74,14 +98,21 @@ extension MemCacheZCache {
       shared.record(.hit)
       return .done(value)
     }
-    if !found.leaseHeld,
+    if found.lease == .free,
       try store.add(
-        keys.lease, value: Array("lease".utf8), flags: 0,
+        keys.lease, value: Lease.computingValue, flags: 0,
         expiration: .after(tuning.leaseDuration))
     {
       // Without a generation, one is created before computing: a value computed while an
       // invalidation creates it would otherwise be stored under the new generation.
-      let generation = try found.generation ?? counter(keys.generation, delta: 0, on: store)
+      let generation: UInt64
+      do {
+        generation = try found.generation ?? counter(keys.generation, delta: 0, on: store)
+      } catch {
+        // Nothing will be stored: the lease would only make the others wait for nothing.
+        markStoreFailed(keys, on: store)
+        throw error
+      }
       shared.record(.miss)
       return .compute(generation: generation, leased: true)
     }
@@ -89,19 +120,40 @@ extension MemCacheZCache {
       shared.record(.staleHit)
       return .done(value)
     }
-    guard deadlinePassed else { return .wait }
+    guard deadlinePassed || found.lease == .storeFailed else { return .wait }
     let generation = try found.generation ?? counter(keys.generation, delta: 0, on: store)
     shared.record(.miss)
     return .compute(generation: generation, leased: false)
   }
 
-  /// Stores what `getOrCompute` computed and releases its lease.
+  /// Stores what `getOrCompute` computed and releases its lease; when the value cannot be
+  /// stored, the lease is replaced by the "store failed" marker, so that the callers waiting for
+  /// the value compute it at once.
   func storeComputed<Value: Encodable>(
     _ value: Value, _ keys: Keys, generation: UInt64?, leased: Bool, maxAge: Duration?,
     on store: any MemcachedOperations
   ) throws {
-    defer { if leased { releaseLease(keys, on: store) } }
-    try write(value, keys, generation: generation, maxAge: maxAge, on: store)
+    do {
+      try write(value, keys, generation: generation, maxAge: maxAge, on: store)
+    } catch {
+      if leased { markStoreFailed(keys, on: store) }
+      throw error
+    }
+    if leased { releaseLease(keys, on: store) }
+  }
+
+  /// Replaces a lease by the "store failed" marker, which lasts as long as a lease would have;
+  /// when even that fails, the lease is deleted. A failure is logged, not thrown: the store's
+  /// failure is what the caller is told.
+  func markStoreFailed(_ keys: Keys, on store: any MemcachedOperations) {
+    do {
+      try store.set(
+        keys.lease, value: Lease.storeFailedValue, flags: 0,
+        expiration: .after(tuning.leaseDuration))
+    } catch {
+      logger.debug("cannot mark the cache lease as failed", metadata: ["error": "\(error)"])
+      releaseLease(keys, on: store)
+    }
   }
 
   /// Drops a lease; a failure only delays the next computation, so it is logged, not thrown.
