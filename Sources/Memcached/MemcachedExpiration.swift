@@ -40,6 +40,19 @@ public struct MemcachedExpiration: Sendable, Hashable, ExpressibleByIntegerLiter
     return Self(.relative(Int(min(seconds, latest)) + (attoseconds > 0 ? 1 : 0)))
   }
 
+  /// Expires no earlier than `duration` from now, whatever the phase of memcached's clock:
+  /// rounded up to whole seconds, plus one. Zero or less is ``expired``.
+  ///
+  /// memcached counts lifetimes from a clock that ticks once a second, so an item sent
+  /// ``after(_:)`` 2 s may be gone 1.01 s later; one second more covers the tick. A store that
+  /// keeps a deadline with the value uses this and refuses the value past its deadline on read.
+  public static func outlasting(_ duration: Duration) -> Self {
+    guard duration > .zero else { return .expired }
+    // Durations this long are memcached's latest time already; adding could only overflow.
+    guard duration < .seconds(latest) else { return .after(duration) }
+    return .after(duration + .seconds(1))
+  }
+
   /// Expires at the given moment; a past one means ``expired``, one after 2106 the latest.
   public static func at(_ date: Date) -> Self {
     let seconds = date.timeIntervalSince1970.rounded(.up)

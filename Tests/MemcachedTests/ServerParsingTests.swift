@@ -64,6 +64,15 @@ struct ServerParsingTests {
     let literal: MemcachedExpiration = 30
     #expect(literal == .seconds(30))
   }
+
+  @Test func anOutlastingExpirationCoversMemcachedsClockTick() {
+    #expect(MemcachedExpiration.outlasting(.seconds(2)) == .seconds(3))
+    #expect(MemcachedExpiration.outlasting(.milliseconds(1_500)) == .seconds(3))
+    #expect(MemcachedExpiration.outlasting(.milliseconds(1)) == .seconds(2))
+    #expect(MemcachedExpiration.outlasting(.zero) == .expired)
+    #expect(MemcachedExpiration.outlasting(.seconds(-1)) == .expired)
+    #expect(MemcachedExpiration.outlasting(.seconds(Int64.max)) == .after(.seconds(Int64.max)))
+  }
 }
 
 @Test func printingAConfigurationHidesTheSASLPassword() {

@@ -185,7 +185,7 @@ extension MemCacheMapping {
       record.version = record.nextVersion
       let (bytes, flags) = try proxy.encode(record, key: storageKey)
       let written = try copies.write(
-        bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
+        bytes, flags: flags, expiration: .outlasting(settings.timeout), on: connection,
         logger: proxy.logger)
       if written == .stored {
         version = record.version
@@ -217,7 +217,7 @@ extension MemCacheMapping {
     do {
       let (bytes, flags) = try proxy.encode(record, key: storageKey)
       let written = try copies.write(
-        bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
+        bytes, flags: flags, expiration: .outlasting(settings.timeout), on: connection,
         logger: proxy.logger)
       guard written == .stored else { return }
       proxy.sessionWrites.add(storageKey)
@@ -261,7 +261,7 @@ extension MemCacheMapping {
         accessed: snapshot.accessed, data: .nil)
       let (bytes, flags) = try proxy.encode(tombstone, key: storageKey)
       let written = try copies.write(
-        bytes, flags: flags, expiration: .after(settings.timeout), on: connection,
+        bytes, flags: flags, expiration: .outlasting(settings.timeout), on: connection,
         logger: proxy.logger)
       if written == .stored {
         proxy.sessionWrites.add(storageKey)

@@ -42,7 +42,8 @@ public final class MemCacheSessionDataContainer: Sendable {
   ///
   /// - Parameters:
   ///   - proxy: `nil` gives a container whose methods throw ``MemCacheError/noProxy``.
-  ///   - timeout: the time to live of every session write (whole seconds, rounded up).
+  ///   - timeout: the time to live of every session write (rounded up to whole seconds, plus
+  ///     one, so that memcached never drops a session before it).
   ///   - resolution: how often, at most, a read-only access refreshes a session.
   ///   - conflictPolicy: what a write does when another request wrote the session meanwhile.
   ///   - maximumWriteAttempts: the bound on writes per commit under ``ConflictPolicy/merge``.

@@ -221,6 +221,8 @@ public final class SessionStore: Sendable {
     }
   }
 
+  /// `record` unless it is a tombstone or past its deadline (memcached may keep it a second
+  /// longer).
   private static func live(_ record: SessionRecord?, at now: Date) -> SessionRecord? {
     guard let record, !record.isEnded, !record.hasExpired(at: now) else { return nil }
     return record
@@ -246,11 +248,12 @@ public final class SessionStore: Sendable {
     }
   }
 
-  /// What memcached is told: the time left until the record's deadline.
+  /// What memcached is told: at least the time left until the record's deadline, which a read
+  /// enforces to the fraction of a second (`live(_:at:)`).
   private static func expiration(of record: SessionRecord, now: Date) -> MemcachedExpiration {
     guard let expires = record.expires else {
       return record.isEnded ? .after(.seconds(3600)) : .never
     }
-    return .after(Duration(saturatingSeconds: expires.timeIntervalSince(now)))
+    return .outlasting(Duration(saturatingSeconds: expires.timeIntervalSince(now)))
   }
 }

@@ -10,7 +10,8 @@ import Memcached
 /// Every value is a session of the store, so it shares the store's guarantees: it is written to
 /// its node and to ``Memcached/MemcachedConfiguration/replicas`` further nodes with a version, a
 /// read takes the newest copy it can reach, a removed value leaves a tombstone, and a deadline is
-/// kept with the value to the sub-second (memcached itself only counts whole seconds).
+/// kept with the value to the sub-second: a value is readable until its deadline and never after
+/// it (memcached, which counts whole seconds, is told a second more).
 ///
 /// ```swift
 /// let driver = try MemcachedPersistDriver(
@@ -27,9 +28,10 @@ import Memcached
 ///   and no lifetime, as Hummingbird's `MemoryPersistDriver`).
 /// - `set(key:value:expires: nil)` on a live value keeps its deadline, however often it is
 ///   written.
-/// - A value stored as another type reads as `nil`, as `PersistDriver.get` says (or throws
-///   `PersistError.invalidConversion`, as `MemoryPersistDriver` does, with
-///   ``TypeMismatch/throwsInvalidConversion``).
+/// - A read of a value stored as another type throws `PersistError.invalidConversion`, as
+///   Hummingbird's `MemoryPersistDriver` does: hummingbird-auth's `SessionMiddleware` then
+///   deletes the session and expires its cookie, so a session whose type changed in a deploy
+///   does not linger until its lifetime ends. ``TypeMismatch/returnsNil`` answers `nil` instead.
 /// - A key that memcached cannot hold (empty, over 250 bytes with the key prefix, or with a space
 ///   or a control character) reads as `nil` and is removed without error, since nothing can be
 ///   stored under it; `create` and `set` throw ``MCDUtils/MemCacheError/invalidBrowserId(reason:)``
@@ -56,12 +58,13 @@ import Memcached
 public final class MemcachedPersistDriver: PersistDriver {
   /// What ``get(key:as:)`` answers for a value stored as another type.
   public enum TypeMismatch: Sendable, Hashable {
-    /// `nil`, as `PersistDriver.get`'s documentation says. hummingbird-auth's middleware then
-    /// goes on as for a request without a session.
-    case returnsNil
-    /// `PersistError.invalidConversion`, as `MemoryPersistDriver` does. hummingbird-auth's
-    /// middleware then deletes the session and expires its cookie.
+    /// `PersistError.invalidConversion`, as `MemoryPersistDriver` does: the default.
+    /// hummingbird-auth's middleware then deletes the session and expires its cookie.
     case throwsInvalidConversion
+    /// `nil`, as `PersistDriver.get`'s documentation allows. hummingbird-auth's middleware then
+    /// goes on as for a request without a session, and leaves the stored value until it
+    /// expires.
+    case returnsNil
   }
 
   /// Where the values are kept.
@@ -76,11 +79,13 @@ public final class MemcachedPersistDriver: PersistDriver {
   /// - Parameters:
   ///   - sessions: the store; its ``MCDUtils/SessionStore/defaultTimeToLive`` is the lifetime
   ///     of a value stored without `expires`.
-  ///   - typeMismatch: what a read of a value stored as another type answers.
+  ///   - typeMismatch: what a read of a value stored as another type answers; by default
+  ///     `PersistError.invalidConversion`, as `MemoryPersistDriver`.
   ///   - ownsStore: whether ``shutdown()`` shuts the store's pool down. Default `false`: the
   ///     application shuts its pool down itself (it is a `Service` of its own).
   public init(
-    sessions: SessionStore, typeMismatch: TypeMismatch = .returnsNil, ownsStore: Bool = false
+    sessions: SessionStore, typeMismatch: TypeMismatch = .throwsInvalidConversion,
+    ownsStore: Bool = false
   ) {
     self.sessions = sessions
     self.typeMismatch = typeMismatch
@@ -95,12 +100,14 @@ public final class MemcachedPersistDriver: PersistDriver {
   ///   - configuration: the servers, replicas, timeouts and key prefix.
   ///   - defaultTimeToLive: the lifetime of a value stored without `expires`; `nil`, the
   ///     default, for none, as `PersistDriver` asks.
-  ///   - typeMismatch: what a read of a value stored as another type answers.
+  ///   - typeMismatch: what a read of a value stored as another type answers; by default
+  ///     `PersistError.invalidConversion`, as `MemoryPersistDriver`.
   ///   - logger: where the pool and the sessions log.
   /// - Throws: ``MCDUtils/MemCacheError/storeFailed(_:)`` when the configuration is invalid.
   public convenience init(
     configuration: MemcachedConfiguration, defaultTimeToLive: Duration? = nil,
-    typeMismatch: TypeMismatch = .returnsNil, logger: Logger = MemcachedPersistDriver.silentLogger
+    typeMismatch: TypeMismatch = .throwsInvalidConversion,
+    logger: Logger = MemcachedPersistDriver.silentLogger
   ) throws(MemCacheError) {
     let proxy = try MemCacheProxy(configuration: configuration, logger: logger)
     self.init(
@@ -141,12 +148,12 @@ public final class MemcachedPersistDriver: PersistDriver {
     try await observingOutage { try await sessions.set(key, value, timeToLive: expires) }
   }
 
-  /// The value under `key` as an `Object`, or `nil` when there is none (never stored, expired,
-  /// removed, or a key memcached cannot hold) or, by default, when it is not an `Object`.
+  /// The value under `key` as an `Object`, or `nil` when there is none (never stored, past its
+  /// deadline, removed, or a key memcached cannot hold).
   ///
-  /// - Throws: ``MCDUtils/MemCacheError`` (`unavailable` when memcached cannot be reached),
-  ///   `PersistError.invalidConversion` for another type with
-  ///   ``TypeMismatch/throwsInvalidConversion``.
+  /// - Throws: `PersistError.invalidConversion` when the value is not an `Object` (`nil` is
+  ///   returned instead with ``TypeMismatch/returnsNil``), ``MCDUtils/MemCacheError``
+  ///   otherwise (`unavailable` when memcached cannot be reached).
   public func get<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws
     -> Object?
   {

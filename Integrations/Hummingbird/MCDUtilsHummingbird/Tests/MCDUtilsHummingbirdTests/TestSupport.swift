@@ -10,17 +10,20 @@ import MemcachedTestSupport
 import Synchronization
 
 /// Runs `body` with a driver that owns a pool to fresh memcached servers started for the test,
-/// with a key prefix of the test's own, and shuts the driver down after it.
+/// with a key prefix of the test's own, and shuts the driver down after it. The driver has the
+/// shipped defaults unless `typeMismatch` is given.
 func withDriver<R>(
   count: Int = 1, replicas: Int = 0,
-  typeMismatch: MemcachedPersistDriver.TypeMismatch = .returnsNil,
+  typeMismatch: MemcachedPersistDriver.TypeMismatch? = nil,
   _ test: String = #function,
   _ body: (MemcachedPersistDriver, [MemcachedProcess]) async throws -> R
 ) async throws -> R {
   try await withMemcached(count: count) { processes in
-    let driver = try MemcachedPersistDriver(
-      configuration: configuration(processes, replicas: replicas, test),
-      typeMismatch: typeMismatch)
+    let configuration = configuration(processes, replicas: replicas, test)
+    let driver =
+      try typeMismatch.map {
+        try MemcachedPersistDriver(configuration: configuration, typeMismatch: $0)
+      } ?? MemcachedPersistDriver(configuration: configuration)
     do {
       let result = try await body(driver, processes)
       try await driver.shutdown()
