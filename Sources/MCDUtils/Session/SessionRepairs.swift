@@ -1,0 +1,137 @@
+import Memcached
+import Metrics
+import Synchronization
+
+/// The session copies a proxy puts back in the background: those its writes could not reach,
+/// once their node answers again, and those its reads found missing or older.
+final class SessionRepairs: Sendable {
+  /// How many skipped copies are remembered; beyond, the next write of the session (or an
+  /// operator's repair) puts them back.
+  static let rememberedLimit = 10_000
+  /// How many read repairs run at once; a read that finds more leaves it to a later read.
+  static let readRepairLimit = 16
+
+  /// What a remembered copy needs: its session's key and the lifetime its reader gave.
+  private struct Remembered: Sendable {
+    let key: String
+    let lifetime: Duration
+    let node: Int
+  }
+
+  private struct State {
+    /// By node, the sessions whose copy there a write could not reach, with their lifetimes.
+    var skipped: [Int: [String: Duration]] = [:]
+    var skippedCount = 0
+    /// The sessions with a repair in flight: at most one each.
+    var inFlight: Set<String> = []
+    var readRepairs = 0
+  }
+
+  private let state = Mutex(State())
+  /// Whether `skipped` holds anything: the one check every session operation makes.
+  private let hasSkipped = Atomic<Bool>(false)
+  /// Copies a session write could not write.
+  let skippedCopies = Counter(label: "mcdutils_session_copies_skipped")
+  private let repairedAfterWrite = Counter(
+    label: "mcdutils_session_copies_repaired", dimensions: [("trigger", "write")])
+  private let repairedAfterRead = Counter(
+    label: "mcdutils_session_copies_repaired", dimensions: [("trigger", "read")])
+
+  /// Counts a copy a write could not reach, and remembers it to put back when its node answers.
+  func skipped(_ key: String, node: Int, lifetime: Duration) {
+    skippedCopies.increment()
+    state.withLock { state in
+      guard state.skippedCount < Self.rememberedLimit,
+        state.skipped[node, default: [:]].updateValue(lifetime, forKey: key) == nil
+      else { return }
+      state.skippedCount += 1
+    }
+    hasSkipped.store(true, ordering: .relaxed)
+  }
+
+  /// Starts putting back the remembered copies of every node that answers again.
+  func resumeIfDue(_ proxy: MemCacheProxy, on connection: any MemcachedOperations) {
+    guard hasSkipped.load(ordering: .relaxed) else { return }
+    let waiting = state.withLock { Array($0.skipped.keys) }
+    let back = waiting.filter { !connection.nodeStatus($0).isDown }
+    guard !back.isEmpty else { return }
+    let batch = state.withLock { state -> [Remembered] in
+      var batch: [Remembered] = []
+      for node in back {
+        guard let sessions = state.skipped.removeValue(forKey: node) else { continue }
+        state.skippedCount -= sessions.count
+        for (key, lifetime) in sessions where state.inFlight.insert(key).inserted {
+          batch.append(Remembered(key: key, lifetime: lifetime, node: node))
+        }
+      }
+      if state.skipped.isEmpty { hasSkipped.store(false, ordering: .relaxed) }
+      return batch
+    }
+    guard !batch.isEmpty else { return }
+    Task.detached {
+      await self.repairRemembered(batch, proxy)
+    }
+  }
+
+  /// Puts back the newest copy of each remembered session, read again from every node.
+  private func repairRemembered(_ batch: [Remembered], _ proxy: MemCacheProxy) async {
+    do {
+      // The body throws nothing: when `run` throws, it never ran.
+      try await proxy.run { connection in
+        for remembered in batch {
+          defer { self.finish(remembered.key) }
+          do throws(MemCacheError) {
+            let copies = try SessionCopies.read(
+              remembered.key, on: connection, proxy: proxy, window: remembered.lifetime,
+              everyCopy: true)
+            let counts = copies.repair(on: connection)
+            self.repairedAfterWrite.increment(by: counts.written)
+            for node in counts.unreachableNodes {
+              self.skipped(remembered.key, node: node, lifetime: remembered.lifetime)
+            }
+          } catch {
+            if error.isUnavailable {
+              self.skipped(remembered.key, node: remembered.node, lifetime: remembered.lifetime)
+            }
+            proxy.logger.debug(
+              "a session copy could not be repaired", metadata: ["error": "\(error)"])
+          }
+        }
+      }
+    } catch {
+      proxy.logger.debug("session copies could not be repaired", metadata: ["error": "\(error)"])
+      for remembered in batch { finish(remembered.key) }
+    }
+  }
+
+  /// Repairs, after the read that found them, the copies that `copies` shows missing or older;
+  /// at most one repair per session, and ``readRepairLimit`` in all, run at once.
+  func repairInBackground(_ copies: SessionCopies) {
+    guard let proxy = copies.proxy else { return }
+    let admitted = state.withLock { state -> Bool in
+      guard state.readRepairs < Self.readRepairLimit, state.inFlight.insert(copies.key).inserted
+      else { return false }
+      state.readRepairs += 1
+      return true
+    }
+    guard admitted else { return }
+    Task.detached {
+      defer {
+        self.state.withLock { state in
+          state.inFlight.remove(copies.key)
+          state.readRepairs -= 1
+        }
+      }
+      do {
+        let counts = try await proxy.run { copies.repair(on: $0) }
+        self.repairedAfterRead.increment(by: counts.written)
+      } catch {
+        proxy.logger.debug("a session copy could not be repaired", metadata: ["error": "\(error)"])
+      }
+    }
+  }
+
+  private func finish(_ key: String) {
+    _ = state.withLock { $0.inFlight.remove(key) }
+  }
+}
