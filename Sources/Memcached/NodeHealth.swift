@@ -47,7 +47,9 @@ final class NodeHealth: Sendable {
     self.logger = logger
     self.tracking = tracking
     // Only copies need to know that a node lost its items: without replicas there is none.
-    if tracking && configuration.replicas > 0 { scheduleWatch() }
+    // The first round opens the watch's connections at once, so that a restart from then on
+    // breaks them.
+    if tracking && configuration.replicas > 0 { scheduleWatch(after: .zero) }
   }
 
   /// Ends the watch (the pool shut down).
@@ -177,8 +179,8 @@ final class NodeHealth: Sendable {
     }
   }
 
-  private func scheduleWatch() {
-    Self.probeQueue.asyncAfter(deadline: .now() + configuration.retryTimeout.seconds) {
+  private func scheduleWatch(after delay: Duration) {
+    Self.probeQueue.asyncAfter(deadline: .now() + delay.seconds) {
       [weak self] in
       self?.watch()
     }
@@ -210,6 +212,6 @@ final class NodeHealth: Sendable {
       }
       if restarted { noteRestart(node) }
     }
-    scheduleWatch()
+    scheduleWatch(after: configuration.retryTimeout)
   }
 }

@@ -8,8 +8,10 @@ final class SessionRepairs: Sendable {
   /// How many skipped copies are remembered; beyond, the next write of the session (or an
   /// operator's repair) puts them back.
   static let rememberedLimit = 10_000
-  /// How many read repairs run at once; a read that finds more leaves it to a later read.
-  static let readRepairLimit = 16
+  /// How many reads' repairs wait at most; a read that finds more leaves it to a later read.
+  static let readQueueLimit = 1_000
+  /// How many tasks run read repairs at once.
+  static let readWorkerLimit = 4
 
   /// What a remembered copy needs: its session's key and the lifetime its reader gave.
   private struct Remembered: Sendable {
@@ -24,7 +26,9 @@ final class SessionRepairs: Sendable {
     var skippedCount = 0
     /// The sessions with a repair in flight: at most one each.
     var inFlight: Set<String> = []
-    var readRepairs = 0
+    /// What reads found to repair, waiting for a worker.
+    var readQueue: [SessionCopies] = []
+    var readWorkers = 0
   }
 
   private let state = Mutex(State())
@@ -104,30 +108,46 @@ final class SessionRepairs: Sendable {
     }
   }
 
-  /// Repairs, after the read that found them, the copies that `copies` shows missing or older;
-  /// at most one repair per session, and ``readRepairLimit`` in all, run at once.
+  /// Repairs, after the read that found them, the copies that `copies` shows missing or older:
+  /// queued (``readQueueLimit`` at most, one per session), and run by ``readWorkerLimit``
+  /// tasks at most, so that no request waits for them.
   func repairInBackground(_ copies: SessionCopies) {
     guard let proxy = copies.proxy else { return }
-    let admitted = state.withLock { state -> Bool in
-      guard state.readRepairs < Self.readRepairLimit, state.inFlight.insert(copies.key).inserted
+    let startWorker = state.withLock { state -> Bool in
+      guard state.readQueue.count < Self.readQueueLimit, state.inFlight.insert(copies.key).inserted
       else { return false }
-      state.readRepairs += 1
+      state.readQueue.append(copies)
+      guard state.readWorkers < Self.readWorkerLimit else { return false }
+      state.readWorkers += 1
       return true
     }
-    guard admitted else { return }
+    guard startWorker else { return }
     Task.detached {
-      defer {
-        self.state.withLock { state in
-          state.inFlight.remove(copies.key)
-          state.readRepairs -= 1
-        }
-      }
+      await self.drainReadQueue(proxy)
+    }
+  }
+
+  /// Repairs queued reads' copies until the queue is empty.
+  private func drainReadQueue(_ proxy: MemCacheProxy) async {
+    while let copies = nextQueued() {
+      defer { finish(copies.key) }
       do {
         let counts = try await proxy.run { copies.repair(on: $0) }
-        self.repairedAfterRead.increment(by: counts.written)
+        repairedAfterRead.increment(by: counts.written)
       } catch {
         proxy.logger.debug("a session copy could not be repaired", metadata: ["error": "\(error)"])
       }
+    }
+  }
+
+  /// The next queued repair, or `nil` (and one worker fewer) when there is none.
+  private func nextQueued() -> SessionCopies? {
+    state.withLock { state in
+      guard !state.readQueue.isEmpty else {
+        state.readWorkers -= 1
+        return nil
+      }
+      return state.readQueue.removeFirst()
     }
   }
 
