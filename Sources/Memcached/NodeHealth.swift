@@ -29,7 +29,7 @@ final class NodeHealth: Sendable {
   private let nodes: Mutex<[Entry]>
   private let downCount = Atomic<Int>(0)
   /// One connection per node for the watch (see ``watch()``), made on its first round.
-  private let watchClients: Mutex<[MemcachedClient?]>
+  private let watchClients: Mutex<[(client: MemcachedClient?, unreachable: Bool)]>
   private let stopped = Atomic<Bool>(false)
   private let configuration: MemcachedConfiguration
   private let logger: Logger
@@ -42,7 +42,8 @@ final class NodeHealth: Sendable {
   init(configuration: MemcachedConfiguration, logger: Logger, tracking: Bool = true) {
     self.nodes = Mutex([Entry](repeating: Entry(), count: configuration.servers.count))
     self.watchClients = Mutex(
-      [MemcachedClient?](repeating: nil, count: configuration.servers.count))
+      [(client: MemcachedClient?, unreachable: Bool)](
+        repeating: (nil, false), count: configuration.servers.count))
     self.configuration = configuration
     self.logger = logger
     self.tracking = tracking
@@ -50,6 +51,12 @@ final class NodeHealth: Sendable {
     // The first round opens the watch's connections at once, so that a restart from then on
     // breaks them.
     if tracking && configuration.replicas > 0 { scheduleWatch(after: .zero) }
+  }
+
+  /// The longest a call may wait for a node: its timeouts together.
+  private var callBound: Duration {
+    configuration.connectTimeout + configuration.pollTimeout + configuration.sendTimeout
+      + configuration.receiveTimeout
   }
 
   /// Ends the watch (the pool shut down).
@@ -79,7 +86,9 @@ final class NodeHealth: Sendable {
     return nodes.withLock { nodes in
       guard nodes.indices.contains(node), nodes[node].status.isDown, nodes[node].nextTrial <= now
       else { return false }
-      nodes[node].nextTrial = now + configuration.retryTimeout
+      // No other call tries the node while this one may still wait for it; when it fails, the
+      // next trial comes a whole retryTimeout after its failure (markDown).
+      nodes[node].nextTrial = now + configuration.retryTimeout + callBound
       return true
     }
   }
@@ -88,9 +97,10 @@ final class NodeHealth: Sendable {
   func markDown(_ node: Int, because error: MemcachedError) {
     guard tracking else { return }
     let changed = nodes.withLock { nodes -> Bool in
-      guard nodes.indices.contains(node), !nodes[node].status.isDown else { return false }
-      nodes[node].status.isDown = true
+      guard nodes.indices.contains(node) else { return false }
       nodes[node].nextTrial = .now + configuration.retryTimeout
+      guard !nodes[node].status.isDown else { return false }
+      nodes[node].status.isDown = true
       return true
     }
     guard changed else { return }
@@ -187,28 +197,35 @@ final class NodeHealth: Sendable {
   }
 
   /// Asks every node that is up for a key, every `retryTimeout`, over a connection kept open
-  /// between rounds: a restart breaks that connection, and so is noticed within one round even
-  /// when no call goes to the node. Timeouts and refusals are left to the calls and the probe.
+  /// between rounds: a restart breaks that connection (or, caught between its stop and its
+  /// start, refuses one round), and so is noticed within a round or two even when no call goes
+  /// to the node. Timeouts are left to the calls and the probe; nothing is marked down here.
   private func watch() {
     guard !stopped.load(ordering: .relaxed) else { return }
     for node in configuration.servers.indices where !status(node).isDown {
-      let restarted = watchClients.withLock { clients -> Bool in
-        if clients[node] == nil {
+      let restarted = watchClients.withLock { watched -> Bool in
+        if watched[node].client == nil {
           var single = configuration
           single.servers = [configuration.servers[node]]
-          clients[node] = try? MemcachedClient(
+          watched[node].client = try? MemcachedClient(
             configuration: single, logger: logger,
             health: NodeHealth(configuration: single, logger: logger, tracking: false),
             metrics: MemcachedMetrics())
         }
-        guard let client = clients[node] else { return false }
+        guard let client = watched[node].client else { return false }
         let reconnections = client.reconnections
         do {
           _ = try client.get(MemcachedClient.pingKey)
+        } catch let error as MemcachedError where error.returnCode != .timeout {
+          // Refused or dropped, between a restart's stop and start: the round that reaches the
+          // node again tells of the restart.
+          watched[node].unreachable = error.isUnavailable
+          return false
         } catch {
           return false
         }
-        return client.reconnections != reconnections
+        defer { watched[node].unreachable = false }
+        return client.reconnections != reconnections || watched[node].unreachable
       }
       if restarted { noteRestart(node) }
     }

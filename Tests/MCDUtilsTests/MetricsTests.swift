@@ -163,18 +163,11 @@ struct MetricsTests {
       #expect(total("mcdutils_session_copies_skipped", []) > skippedBefore)
 
       try await onOwnThread { try processes[1].start() }
-      let deadline = ContinuousClock.now + .seconds(20)
-      while try await pool.withConnection({ $0.nodeStatus(1).isDown }),
-        ContinuousClock.now < deadline
-      {
-        try await Task.sleep(for: .milliseconds(50))
-      }
+      _ = try await eventually { try await pool.withConnection { !$0.nodeStatus(1).isDown } }
       // The proxy's next session operation puts the skipped copy back, in the background.
       _ = try await container.get("another")
-      while total("mcdutils_session_copies_repaired", [("trigger", "write")]) <= repairedBefore,
-        ContinuousClock.now < deadline
-      {
-        try await Task.sleep(for: .milliseconds(50))
+      _ = await eventually {
+        total("mcdutils_session_copies_repaired", [("trigger", "write")]) > repairedBefore
       }
       #expect(total("mcdutils_session_copies_repaired", [("trigger", "write")]) > repairedBefore)
     }
