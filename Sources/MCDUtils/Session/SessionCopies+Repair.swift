@@ -2,19 +2,22 @@ import Foundation
 import Memcached
 
 /// What one repair of a session's copies did.
-struct SessionRepairCounts: Sendable, Equatable {
+package struct SessionRepairCounts: Sendable, Equatable {
   /// Copies written back: each was missing or older than the newest, and still so.
-  var written = 0
+  package var written = 0
   /// Copies left alone: another write changed them first, they could not be read, or the
   /// session's lifetime is over.
-  var skipped = 0
+  package var skipped = 0
   /// Copies whose write failed.
-  var failed = 0
+  package var failed = 0
   /// The nodes of the failed writes that could not be reached, to try again when they answer.
-  var unreachableNodes: [Int] = []
+  package var unreachableNodes: [Int] = []
+
+  /// No copy written, skipped or failed yet.
+  package init() {}
 
   /// Adds the counts of another repair.
-  static func += (total: inout SessionRepairCounts, more: SessionRepairCounts) {
+  package static func += (total: inout SessionRepairCounts, more: SessionRepairCounts) {
     total.written += more.written
     total.skipped += more.skipped
     total.failed += more.failed
@@ -25,6 +28,18 @@ struct SessionRepairCounts: Sendable, Equatable {
 // Putting a session's newest copy back where it is missing or older: the one primitive that
 // write repair, read repair and an operator's repair all call (<doc:WhenMemcachedFails>).
 extension SessionCopies {
+  /// Reads every copy of the session stored under `key`, then repairs them.
+  ///
+  /// - Throws: ``MemCacheError/unavailable(_:)`` when no copy could be reached, or what the
+  ///   store throws for a bad key.
+  static func repairEveryCopy(
+    _ key: String, on connection: any MemcachedOperations, proxy: MemCacheProxy,
+    lifetime: Duration
+  ) throws(MemCacheError) -> SessionRepairCounts {
+    try read(key, on: connection, proxy: proxy, window: lifetime, everyCopy: true)
+      .repair(on: connection)
+  }
+
   /// Whether a copy on a node that answered is missing or older than the newest.
   var needsRepair: Bool {
     guard nodes != nil, let newest else { return false }
@@ -107,5 +122,22 @@ extension SessionCopies {
     let left = deadline.timeIntervalSince(now)
     guard left > 0 else { return nil }
     return .after(Duration(saturatingSeconds: left))
+  }
+}
+
+extension MemCacheProxy {
+  /// Puts the newest copy of the session stored under `key` (its storage key: the browser id
+  /// or its keyed hash) back on the nodes where it is missing or older, never over a newer
+  /// one: what an operator's repair runs for each session. A copy without a deadline of its own
+  /// lives `lifetime` after the session's last access.
+  ///
+  /// - Throws: ``MemCacheError/unavailable(_:)`` when no copy could be reached, or what the
+  ///   store throws for a bad key.
+  package func repairSession(storedAt key: String, lifetime: Duration) throws(MemCacheError)
+    -> SessionRepairCounts
+  {
+    try run { connection in
+      try SessionCopies.repairEveryCopy(key, on: connection, proxy: self, lifetime: lifetime)
+    }
   }
 }

@@ -85,10 +85,8 @@ final class SessionRepairs: Sendable {
         for remembered in batch {
           defer { self.finish(remembered.key) }
           do throws(MemCacheError) {
-            let copies = try SessionCopies.read(
-              remembered.key, on: connection, proxy: proxy, window: remembered.lifetime,
-              everyCopy: true)
-            let counts = copies.repair(on: connection)
+            let counts = try SessionCopies.repairEveryCopy(
+              remembered.key, on: connection, proxy: proxy, lifetime: remembered.lifetime)
             self.repairedAfterWrite.increment(by: counts.written)
             for node in counts.unreachableNodes {
               self.skipped(remembered.key, node: node, lifetime: remembered.lifetime)

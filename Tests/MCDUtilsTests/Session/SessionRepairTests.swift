@@ -196,4 +196,32 @@ import Testing
       #expect(stale.isEmpty, "\(stale.count) of \(ids.count) copies stale")
     }
   }
+
+  @Test func aRepairPutsBackAMissingAndAnOlderCopyAndRunningItTwiceWritesNothing() async throws {
+    try await withMemcached(count: 2) { processes in
+      let prefix = uniqueKeyPrefix()
+      let (container, _) = try makeContainer(processes, prefix: prefix)
+      let proxy = try #require(container.proxy)
+      let lifetime = container.timeout
+      var configuration = MemcachedConfiguration(servers: [processes[1].server])
+      configuration.keyPrefix = prefix
+      let raw = try MemcachedClient(configuration: configuration)
+
+      try await write(container, "missing", "v")
+      #expect(try raw.delete("missing"))
+      #expect(try proxy.repairSession(storedAt: "missing", lifetime: lifetime).written == 1)
+      #expect(try copyValue("missing", on: processes[1], prefix: prefix, proxy: proxy) == "v")
+
+      try await write(container, "older", "v1")
+      let old = try #require(try raw.get("older"))
+      try await write(container, "older", "v2")
+      try raw.set("older", value: old.value, flags: old.flags)
+      #expect(try proxy.repairSession(storedAt: "older", lifetime: lifetime).written == 1)
+      #expect(try copyValue("older", on: processes[1], prefix: prefix, proxy: proxy) == "v2")
+
+      for id in ["missing", "older"] {
+        #expect(try proxy.repairSession(storedAt: id, lifetime: lifetime) == SessionRepairCounts())
+      }
+    }
+  }
 }
