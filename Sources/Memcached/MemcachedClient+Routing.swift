@@ -77,7 +77,11 @@ extension MemcachedClient {
   @inline(__always)
   func route(_ key: UnsafePointer<CChar>, _ keyLength: Int) throws -> Int? {
     if let pinnedNode {
-      guard !health.isDown(pinnedNode) else { throw nodeDown(pinnedNode) }
+      if health.isDown(pinnedNode) {
+        // The caller needs this node (it keeps a copy there): try it once per retryTimeout.
+        guard health.claimTrial(pinnedNode) else { throw nodeDown(pinnedNode) }
+        trialNode = pinnedNode
+      }
       return pinnedNode
     }
     guard health.anyDown else { return nil }
@@ -142,16 +146,60 @@ extension MemcachedClient {
 
   // MARK: - Failures
 
-  /// Marks an unreachable node down and says whether to retry the call elsewhere (NodeFailures.md).
+  /// What one call tried again so far (NodeFailures.md).
+  struct Retries {
+    /// The first error, which says more than those after it.
+    var failed: MemcachedError?
+    /// The node whose broken connection the call reopened, once.
+    var reopened: Int?
+    var movedOn = false
+  }
+
+  /// Says whether to try a failed call again: once on the same node when its connection was
+  /// broken (the node was restarted), else, marking the node down, once on the next live node
+  /// when that cannot apply the call twice (NodeFailures.md).
   func shouldRetry(
     _ error: MemcachedError, _ rc: memcached_return_t, node routed: Int?,
-    key: UnsafePointer<CChar>?, keyLength: Int, read: Bool, attempt: Int
+    key: UnsafePointer<CChar>?, keyLength: Int, read: Bool, _ retries: inout Retries
   ) -> Bool {
     guard error.isUnavailable, error.returnCode != .noServers else { return false }
+    if retries.failed == nil { retries.failed = error }
     let node = routed ?? failedNode(key, keyLength)
+    if retries.reopened == nil, trialNode == nil, connectionWasBroken(rc), let node {
+      retries.reopened = node
+      return true
+    }
     if let node { health.markDown(node, because: error) }
-    guard pinnedNode == nil, attempt == 0 else { return false }
+    guard pinnedNode == nil, !retries.movedOn else { return false }
+    retries.movedOn = true
     return read || requestWasNotSent(rc)
+  }
+
+  /// Notes what a call that succeeded after trying a down node, or reopening a broken
+  /// connection, showed: the node answers.
+  func answered(_ retries: Retries) {
+    if let trialNode {
+      health.markUp(trialNode)
+      self.trialNode = nil
+    }
+    if let node = retries.reopened {
+      reconnections += 1
+      health.noteRestart(node)
+    }
+  }
+
+  /// Whether a call failed because the server closed a connection that was open: a restarted
+  /// node's old connections fail so, and a new one reaches the new process, which never saw the
+  /// request. A timeout (a frozen node) is not such a failure.
+  private func connectionWasBroken(_ rc: memcached_return_t) -> Bool {
+    switch rc {
+    case MEMCACHED_CONNECTION_FAILURE, MEMCACHED_WRITE_FAILURE, MEMCACHED_READ_FAILURE,
+      MEMCACHED_UNKNOWN_READ_FAILURE, MEMCACHED_ERRNO:
+      let code = memcached_last_error_errno(memc)
+      return code == 0 || code == ECONNRESET || code == EPIPE
+    default:
+      return false
+    }
   }
 
   /// The node a failed call was talking to: the last one disconnected, else the key's primary.
@@ -182,7 +230,7 @@ extension MemcachedClient {
   private func nodeDown(_ node: Int) -> MemcachedError {
     MemcachedError(
       returnCode: .serverMarkedDead,
-      message: "the node is down; a background probe will put it back when it answers",
+      message: "the node is down; a probe or a later call will put it back when it answers",
       operation: "route", server: configuration.servers[node])
   }
 

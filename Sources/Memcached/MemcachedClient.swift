@@ -23,6 +23,10 @@ public final class MemcachedClient: MemcachedOperations {
   var groupKeys: [[CChar]]?
   /// For each node, "#" and its description: what its rendezvous weight hashes after the key.
   var rankingSuffixes: [[CChar]]?
+  /// The down node the current call is trying once its `retryTimeout` passed (see `route`).
+  var trialNode: Int?
+  /// How many calls succeeded after reopening a broken connection: how restarts are noticed.
+  var reconnections = 0
 
   /// Creates a client that logs server failures to `logger`; it connects on first use.
   /// - Throws: ``MemcachedError`` when the configuration is invalid or libmemcached refuses it.
@@ -115,6 +119,7 @@ public final class MemcachedClient: MemcachedOperations {
   }
 
   private func getMultiOnce(_ keys: [String]) throws -> [String: MemcachedItem] {
+    trialNode = nil
     var buffer: [UInt8] = []
     var ends: [Int] = []
     ends.reserveCapacity(keys.count)
@@ -141,7 +146,7 @@ public final class MemcachedClient: MemcachedOperations {
         }
         var found: [String: MemcachedItem] = [:]
         found.reserveCapacity(keys.count)
-        var failed: MemcachedError?
+        var retries = Retries()
         if pinnedNode == nil && !health.anyDown {
           // Every node is up: one mget, spread by libmemcached's own hash.
           let rc = memcached_mget_by_key(memc, nil, 0, &pointers, &lengths, keys.count)
@@ -153,13 +158,13 @@ public final class MemcachedClient: MemcachedOperations {
             let error = self.error(failure.rc, "getMulti")
             guard
               shouldRetry(
-                error, failure.rc, node: nil, key: nil, keyLength: 0, read: true, attempt: 0)
+                error, failure.rc, node: nil, key: nil, keyLength: 0, read: true, &retries)
             else { throw error }
             found.removeAll(keepingCapacity: true)
-            failed = error
           }
         }
         while true {
+          trialNode = nil
           // A node is down (or the call is pinned): one request per node the keys are routed to.
           var groups: [Int?: [Int]] = [:]
           do {
@@ -167,7 +172,7 @@ public final class MemcachedClient: MemcachedOperations {
               groups[try route(pointers[index]!, lengths[index]), default: []].append(index)
             }
           } catch {
-            throw failed ?? error
+            throw retries.failed ?? error
           }
           var failedGroup: Int?? = nil
           do {
@@ -182,15 +187,15 @@ public final class MemcachedClient: MemcachedOperations {
               guard memcached_success(rc) else { throw failure(rc) }
               try drainResults { found[$0.0] = $0.1 }
             }
+            if trialNode != nil || retries.reopened != nil { answered(retries) }
             return found
           } catch let failure as Failure {
             let error = self.error(failure.rc, "getMulti")
             guard
               shouldRetry(
                 error, failure.rc, node: failedGroup ?? nil, key: nil, keyLength: 0, read: true,
-                attempt: failed == nil ? 0 : 1)
-            else { throw failed ?? error }
-            failed = error
+                &retries)
+            else { throw retries.failed ?? error }
             found.removeAll(keepingCapacity: true)
           }
         }
@@ -539,28 +544,34 @@ public final class MemcachedClient: MemcachedOperations {
     _ body: (UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int) throws -> R
   ) throws -> R {
     try withKey(name, operation.name) { key, keyLength in
-      var failed: MemcachedError?
+      var retries = Retries()
       while true {
+        trialNode = nil
         let node: Int?
         do {
           node = try route(key, keyLength)
         } catch {
           // Nowhere left to try again: what went wrong first says more than "no server".
-          throw failed ?? error
+          throw retries.failed ?? error
         }
         do {
-          guard let node else { return try body(key, keyLength, key, keyLength) }
-          return try withGroupKey(node) { group, groupLength in
-            try body(group!, groupLength, key, keyLength)
+          let result: R
+          if let node {
+            result = try withGroupKey(node) { group, groupLength in
+              try body(group!, groupLength, key, keyLength)
+            }
+          } else {
+            result = try body(key, keyLength, key, keyLength)
           }
+          if trialNode != nil || retries.reopened != nil { answered(retries) }
+          return result
         } catch let failure as Failure {
           let error = self.error(failure.rc, operation.name, key: name)
           guard
             shouldRetry(
               error, failure.rc, node: node, key: key, keyLength: keyLength, read: read,
-              attempt: failed == nil ? 0 : 1)
-          else { throw failed ?? error }
-          failed = error
+              &retries)
+          else { throw retries.failed ?? error }
         }
       }
     }

@@ -53,7 +53,8 @@ public struct MemcachedConfiguration: Sendable {
   /// Send the keys of a node that is down to the next live node. Default `true`.
   public var failover = true
 
-  /// How often a node that is down is probed, to put it back when it answers. Default 1 s.
+  /// How often a node that is down is probed, to put it back when it answers, and tried again
+  /// by a call pinned to it (see <doc:NodeFailures>). Default 1 s.
   public var retryTimeout: Duration = .seconds(1)
 
   /// How long to connect (`MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT`). Default 500 ms.

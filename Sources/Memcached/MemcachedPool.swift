@@ -49,6 +49,7 @@ public final class MemcachedPool: MemcachedConnectionSource {
 
   /// Refuses new borrowers, fails those waiting, waits for calls in flight, closes connections.
   public func shutdown() async {
+    health.stop()
     await state.shutdown()
   }
 

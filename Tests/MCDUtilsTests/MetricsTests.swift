@@ -146,4 +146,30 @@ struct MetricsTests {
       #expect(count("mcdutils_cache_store_errors") >= 1)
     }
   }
+
+  @Test func sessionCopiesAWriteSkippedAreCountedAndRepairedWhenTheirNodeAnswers() async throws {
+    _ = Self.backend
+    let skippedBefore = total("mcdutils_session_copies_skipped", [])
+    let repairedBefore = total("mcdutils_session_copies_repaired", [("trigger", "write")])
+    try await withMemcached(count: 2) { processes in
+      let pool = try makePool(processes.map(\.server), prefix: uniqueKeyPrefix()) {
+        $0.replicas = 1
+        $0.retryTimeout = .milliseconds(200)
+      }
+      let container = MemCacheSessionDataContainer(proxy: MemCacheProxy(store: pool))
+      processes[1].stop()
+      // Two nodes, one replica: the session has a copy on the stopped node, which is skipped.
+      try await withTransaction { _ in try await container.newOrExisting("skipped")["a"] = 1 }
+      #expect(total("mcdutils_session_copies_skipped", []) > skippedBefore)
+
+      try await onOwnThread { try processes[1].start() }
+      _ = try await eventually { try await pool.withConnection { !$0.nodeStatus(1).isDown } }
+      // The proxy's next session operation puts the skipped copy back, in the background.
+      _ = try await container.get("another")
+      _ = await eventually {
+        total("mcdutils_session_copies_repaired", [("trigger", "write")]) > repairedBefore
+      }
+      #expect(total("mcdutils_session_copies_repaired", [("trigger", "write")]) > repairedBefore)
+    }
+  }
 }

@@ -82,6 +82,15 @@ public final class MemcachedProcess: @unchecked Sendable {
     }
   }
 
+  /// Restarts the server empty on the same port, as an operator restarts a node: stops it
+  /// (SIGKILL), starts it again and waits until it answers.
+  ///
+  /// - Throws: ``TestEnvironmentError`` when it does not start again.
+  public func restart() throws {
+    stop()
+    try start()
+  }
+
   /// Stops the server. SIGKILL by default: it ends the process at once, like a crashed node
   /// (memcached takes most of a second to shut down on SIGTERM).
   public func stop(signal: Int32 = SIGKILL) {

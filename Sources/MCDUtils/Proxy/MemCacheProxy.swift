@@ -17,6 +17,8 @@ public final class MemCacheProxy: Sendable {
   /// Roughly how often this process wrote each session: a copy read before the latest write is
   /// stale, and is read again before its write rather than after a failed CAS.
   let sessionWrites = WriteCounts()
+  /// Session copies to put back in the background (see `SessionCopies+Repair.swift`).
+  let repairs = SessionRepairs()
   /// Whether an item refused by sealing was logged already (as a warning; later ones at debug).
   private let sealingRejected = Atomic(false)
 

@@ -15,6 +15,11 @@ struct SessionCopies {
   /// The nodes holding copies, primary first; `nil` when the store keeps one copy.
   let nodes: [Int]?
   private(set) var copies: [Copy]
+  /// The proxy the copies were read through, which repairs them; `nil` for copies made up.
+  var proxy: MemCacheProxy?
+  /// The session lifetime the reader gave: how long a repaired copy of a record without a
+  /// deadline of its own lives after its last access.
+  var lifetime: Duration = .zero
 
   /// The newest readable record, and the index of its copy.
   var newest: (record: SessionRecord, index: Int)? {
@@ -42,13 +47,17 @@ struct SessionCopies {
   /// Copies that say nothing yet: every node missing, for a session this request creates.
   static func empty(_ key: String, nodes: [Int]?) -> SessionCopies {
     SessionCopies(
-      key: key, nodes: nodes, copies: Array(repeating: .missing, count: nodes?.count ?? 1))
+      key: key, nodes: nodes, copies: Array(repeating: .missing, count: nodes?.count ?? 1),
+      proxy: nil)
   }
 
   // MARK: Reading
 
-  /// Reads the copies of `key`: every copy when `everyCopy` is set or while the primary came
-  /// back less than `window` ago, else the primary alone if it holds the session.
+  /// Reads the copies of `key`: every copy when `everyCopy` is set or while a node holding one
+  /// came back less than `window` ago, else the primary alone if it holds the session.
+  ///
+  /// A read that is not `everyCopy` (a lookup) and finds the newest copy missing or older on a
+  /// live node has it repaired in the background (<doc:WhenMemcachedFails>).
   ///
   /// - Throws: ``MemCacheError/unavailable(_:)`` when no copy could be reached, or what the
   ///   store throws for a bad key.
@@ -64,7 +73,8 @@ struct SessionCopies {
       } catch {
         throw MemCacheError.wrapping(error)
       }
-      return SessionCopies(key: key, nodes: nil, copies: [copy(item, key, proxy)])
+      return SessionCopies(
+        key: key, nodes: nil, copies: [copy(item, key, proxy)], proxy: proxy, lifetime: window)
     }
     let nodes: [Int]
     do {
@@ -73,15 +83,23 @@ struct SessionCopies {
       throw MemCacheError.wrapping(error)
     }
     var result = SessionCopies(
-      key: key, nodes: nodes, copies: Array(repeating: .unreachable, count: nodes.count))
+      key: key, nodes: nodes, copies: Array(repeating: .unreachable, count: nodes.count),
+      proxy: proxy, lifetime: window)
     var lastError: MemcachedError?
     var first = 0
-    let primary = connection.nodeStatus(nodes[0])
-    let recentlyBack = primary.lastRecovery.map { ContinuousClock.now - $0 < window } ?? false
-    if !everyCopy && !primary.isDown && !recentlyBack {
-      result.copies[0] = try readCopy(key, nodes[0], on: connection, proxy, &lastError)
-      if case .present(_, .success) = result.copies[0] { return result }
-      first = 1
+    if !everyCopy {
+      proxy.repairs.resumeIfDue(proxy, on: connection)
+      // A node that came back may lack copies (restarted) or hold old ones (frozen): while
+      // that is recent, every copy is read, the newest wins, and the others are repaired.
+      let now = ContinuousClock.now
+      let recentlyBack = nodes.contains { node in
+        connection.nodeStatus(node).lastRecovery.map { now - $0 < window } ?? false
+      }
+      if !recentlyBack && !connection.nodeStatus(nodes[0]).isDown {
+        result.copies[0] = try readCopy(key, nodes[0], on: connection, proxy, &lastError)
+        if case .present(_, .success) = result.copies[0] { return result }
+        first = 1
+      }
     }
     for index in first..<nodes.count {
       result.copies[index] = try readCopy(key, nodes[index], on: connection, proxy, &lastError)
@@ -91,6 +109,7 @@ struct SessionCopies {
     {
       throw .unavailable(lastError)
     }
+    if !everyCopy && result.needsRepair { proxy.repairs.repairInBackground(result) }
     return result
   }
 
@@ -156,17 +175,23 @@ struct SessionCopies {
           continue
         }
         guard case .stored = written else { return written }
-        for other in nodes[(index + 1)...] where !connection.nodeStatus(other).isDown {
+        // Every other copy, those skipped above included: a node that is down is tried once
+        // its retryTimeout passed, and fails at once before.
+        for (other, otherNode) in nodes.enumerated() where other != index {
           do {
-            try connection.onNode(other) {
+            try connection.onNode(otherNode) {
               try $0.set(key, value: bytes, flags: flags, expiration: expiration)
             }
           } catch {
-            // One copy fewer; the next write or read repairs it. The node, if it is down, is
-            // known to be down now.
-            logger.debug("a session copy was not written", metadata: ["error": "\(error)"])
+            // One copy fewer, said so: the node, if it is down, is known to be down now, and
+            // the copy is put back when it answers again.
+            proxy?.repairs.skipped(key, node: otherNode, lifetime: lifetime)
+            logger.debug(
+              "a session copy was not written",
+              metadata: ["memcached.node": "\(otherNode)", "error": "\(error)"])
           }
         }
+        if let proxy { proxy.repairs.resumeIfDue(proxy, on: connection) }
         return .stored
       }
       throw lastError.map(MemCacheError.unavailable) ?? .unavailable(Self.noCopy)

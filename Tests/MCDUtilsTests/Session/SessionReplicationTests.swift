@@ -29,9 +29,7 @@ import Testing
   private func write(_ container: MemCacheSessionDataContainer, _ id: String, _ value: String)
     async throws
   {
-    try await withTransaction { _ in
-      try await container.newOrExisting(id)["value"] = .string(value)
-    }
+    try await container.writeValue(id, value)
   }
 
   /// The ids whose value is not `expected(id)`, and those that failed, over every session.

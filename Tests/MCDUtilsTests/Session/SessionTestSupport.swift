@@ -71,3 +71,25 @@ func asyncMemCacheError(_ body: () async throws -> Void) async -> MemCacheError?
     return nil
   }
 }
+
+/// Polls until `condition` holds or `seconds` pass, and returns whether it held: for what a
+/// test waits on in the background (a repair), with a wide margin for a busy machine.
+func eventually(
+  within seconds: Int = 20, _ condition: () async throws -> Bool
+) async rethrows -> Bool {
+  let deadline = ContinuousClock.now + .seconds(seconds)
+  while ContinuousClock.now < deadline {
+    if try await condition() { return true }
+    try? await Task.sleep(for: .milliseconds(50))
+  }
+  return try await condition()
+}
+
+extension MemCacheSessionDataContainer {
+  /// Writes `value` under the entry "value" of session `id`, in one transaction.
+  func writeValue(_ id: String, _ value: String) async throws {
+    try await withTransaction { _ in
+      try await newOrExisting(id)["value"] = .string(value)
+    }
+  }
+}
