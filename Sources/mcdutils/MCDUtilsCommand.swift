@@ -25,6 +25,8 @@ struct MCDUtilsCommand: ParsableCommand {
       ServerForCommand.self,
       SessionCommand.self,
       CacheCommand.self,
+      RepairCommand.self,
+      StatusCommand.self,
     ]
   )
 }

@@ -18,6 +18,7 @@ struct ServerOptions: ParsableArguments {
   var servers: [String] = []
 
   @OptionGroup var credentials: CredentialOptions
+  @OptionGroup var layout: LayoutOptions
 
   /// The server lines, from the option when given, else from the environment.
   var serverLines: [String] {
@@ -47,6 +48,7 @@ struct ServerOptions: ParsableArguments {
     var configuration = MemcachedConfiguration(
       servers: try serverLines.map { try MemcachedServer(parsing: $0) })
     configuration.credentials = try credentials.resolved()
+    layout.apply(to: &configuration)
     return configuration
   }
 
@@ -55,6 +57,30 @@ struct ServerOptions: ParsableArguments {
   /// - Throws: `MemcachedError` for a bad server line or configuration.
   func makeClient() throws -> MemcachedClient {
     try MemcachedClient(configuration: configuration())
+  }
+}
+
+/// How the store lays its keys out: `--key-prefix` and `--replicas`, as the service sets
+/// `MemcachedConfiguration.keyPrefix` and `replicas`.
+struct LayoutOptions: ParsableArguments {
+  @Option(
+    name: .long,
+    help: "The prefix memcached keys carry (the service's MemcachedConfiguration.keyPrefix).")
+  var keyPrefix: String = ""
+
+  @Option(
+    name: .long,
+    help: "How many further nodes hold a copy of every session (MemcachedConfiguration.replicas).")
+  var replicas: Int = 0
+
+  func validate() throws {
+    guard replicas >= 0 else { throw ValidationError("--replicas must be 0 or more.") }
+  }
+
+  /// Sets the prefix and the replica count of `configuration`.
+  func apply(to configuration: inout MemcachedConfiguration) {
+    configuration.keyPrefix = keyPrefix
+    configuration.replicas = replicas
   }
 }
 

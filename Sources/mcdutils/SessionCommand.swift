@@ -32,6 +32,7 @@ struct SessionStoreOptions: ParsableArguments {
   @OptionGroup var credentials: CredentialOptions
   @OptionGroup var sealing: SealingOptions
   @OptionGroup var idKey: IdKeyOptions
+  @OptionGroup var layout: LayoutOptions
 
   /// A session container over the servers, or over an in-process store (said on stderr).
   ///
@@ -46,6 +47,7 @@ struct SessionStoreOptions: ParsableArguments {
     }
     var configuration = try shared.configuration()
     configuration.credentials = try credentials.resolved()
+    layout.apply(to: &configuration)
     return MemCacheSessionDataContainer(
       proxy: try MemCacheProxy(configuration: configuration, sealing: ring), idHasher: hasher)
   }

@@ -28,16 +28,17 @@ package struct SessionRepairCounts: Sendable, Equatable {
 // Putting a session's newest copy back where it is missing or older: the one primitive that
 // write repair, read repair and an operator's repair all call (<doc:WhenMemcachedFails>).
 extension SessionCopies {
-  /// Reads every copy of the session stored under `key`, then repairs them.
+  /// Reads every copy of the session stored under `key`, then repairs them (see
+  /// ``repair(on:now:expiration:)``).
   ///
   /// - Throws: ``MemCacheError/unavailable(_:)`` when no copy could be reached, or what the
   ///   store throws for a bad key.
   static func repairEveryCopy(
     _ key: String, on connection: any MemcachedOperations, proxy: MemCacheProxy,
-    lifetime: Duration
-  ) throws(MemCacheError) -> SessionRepairCounts {
-    try read(key, on: connection, proxy: proxy, window: lifetime, everyCopy: true)
-      .repair(on: connection)
+    lifetime: Duration, expiration: MemcachedExpiration? = nil
+  ) throws(MemCacheError) -> (copies: SessionCopies, counts: SessionRepairCounts) {
+    let copies = try read(key, on: connection, proxy: proxy, window: lifetime, everyCopy: true)
+    return (copies, copies.repair(on: connection, expiration: expiration))
   }
 
   /// Whether a copy on a node that answered is missing or older than the newest.
@@ -59,8 +60,12 @@ extension SessionCopies {
   /// what the read found where it found an older copy, so that a write since the read wins.
   ///
   /// A copy that cannot be read is left alone; so is every copy once the session's lifetime
-  /// is over (a repair never makes a session live longer).
-  func repair(on connection: any MemcachedOperations, now: Date = Date()) -> SessionRepairCounts {
+  /// is over (a repair never makes a session live longer). `expiration`, when given, is what
+  /// memcached is told instead: the lifetime a node's key listing gives the surviving copy.
+  func repair(
+    on connection: any MemcachedOperations, now: Date = Date(),
+    expiration given: MemcachedExpiration? = nil
+  ) -> SessionRepairCounts {
     var counts = SessionRepairCounts()
     guard let nodes, let proxy, let newest else { return counts }
     var targets: [Int] = []
@@ -75,7 +80,7 @@ extension SessionCopies {
       }
     }
     guard !targets.isEmpty else { return counts }
-    guard let expiration = repairExpiration(of: newest.record, now: now) else {
+    guard let expiration = given ?? repairExpiration(of: newest.record, now: now) else {
       counts.skipped += targets.count
       return counts
     }
@@ -138,6 +143,7 @@ extension MemCacheProxy {
   {
     try run { connection in
       try SessionCopies.repairEveryCopy(key, on: connection, proxy: self, lifetime: lifetime)
+        .counts
     }
   }
 }

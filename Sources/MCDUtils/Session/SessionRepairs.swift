@@ -86,7 +86,8 @@ final class SessionRepairs: Sendable {
           defer { self.finish(remembered.key) }
           do throws(MemCacheError) {
             let counts = try SessionCopies.repairEveryCopy(
-              remembered.key, on: connection, proxy: proxy, lifetime: remembered.lifetime)
+              remembered.key, on: connection, proxy: proxy, lifetime: remembered.lifetime
+            ).counts
             self.repairedAfterWrite.increment(by: counts.written)
             for node in counts.unreachableNodes {
               self.skipped(remembered.key, node: node, lifetime: remembered.lifetime)
