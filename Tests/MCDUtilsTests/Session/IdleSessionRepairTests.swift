@@ -12,11 +12,7 @@ import Testing
   private func makeContainer(_ processes: [MemcachedProcess], prefix: String) throws
     -> MemCacheSessionDataContainer
   {
-    let pool = try makePool(processes.map(\.server), prefix: prefix) {
-      $0.replicas = 1
-      $0.retryTimeout = .milliseconds(200)
-    }
-    return MemCacheSessionDataContainer(proxy: MemCacheProxy(store: pool))
+    try MemCacheSessionDataContainer.replicated(processes.map(\.server), prefix: prefix).0
   }
 
   /// A proxy of its own, as the operator's `mcdutils repair` has one.
@@ -24,14 +20,6 @@ import Testing
     -> MemCacheProxy
   {
     MemCacheProxy(store: try makePool(processes.map(\.server), prefix: prefix) { $0.replicas = 1 })
-  }
-
-  private func write(_ container: MemCacheSessionDataContainer, _ id: String, _ value: String)
-    async throws
-  {
-    try await withTransaction { _ in
-      try await container.newOrExisting(id)["value"] = .string(value)
-    }
   }
 
   /// How many of `keys` node `process` holds, asked of it alone.
@@ -49,7 +37,7 @@ import Testing
       let prefix = uniqueKeyPrefix()
       let container = try makeContainer(processes, prefix: prefix)
       let ids = (0..<200).map { "idle-\($0)" }
-      for id in ids { try await write(container, id, "value-\(id)") }
+      for id in ids { try await container.writeValue(id, "value-\(id)") }
 
       for process in processes {
         let before = try held(ids, on: process, prefix: prefix)
@@ -76,7 +64,7 @@ import Testing
       let prefix = uniqueKeyPrefix()
       let container = try makeContainer(processes, prefix: prefix)
       let ids = (0..<50).map { "twice-\($0)" }
-      for id in ids { try await write(container, id, "v") }
+      for id in ids { try await container.writeValue(id, "v") }
       processes[0].stop()
       try processes[0].start()
       let proxy = try makeRepairProxy(processes, prefix: prefix)
@@ -93,7 +81,7 @@ import Testing
     try await withMemcached(count: 3) { processes in
       let prefix = uniqueKeyPrefix()
       let container = try makeContainer(processes, prefix: prefix)
-      try await write(container, "a-session", "v")
+      try await container.writeValue("a-session", "v")
       let raw = try makePool(processes.map(\.server), prefix: prefix)
       try await raw.withConnection { connection in
         try connection.set("not-ours", value: Array("plain bytes".utf8))
@@ -125,7 +113,7 @@ import Testing
       let prefix = uniqueKeyPrefix()
       let container = try makeContainer(processes, prefix: prefix)
       let ids = (0..<30).map { "count-\($0)" }
-      for id in ids { try await write(container, id, "v") }
+      for id in ids { try await container.writeValue(id, "v") }
       let proxy = try makeRepairProxy(processes, prefix: prefix)
       var total = 0
       for process in processes {

@@ -12,11 +12,8 @@ import Testing
   private func makeContainer(
     _ processes: [MemcachedProcess], prefix: String, retryTimeout: Duration = .seconds(1)
   ) throws -> (MemCacheSessionDataContainer, MemcachedPool) {
-    let pool = try makePool(processes.map(\.server), prefix: prefix) {
-      $0.replicas = 1
-      $0.retryTimeout = retryTimeout
-    }
-    return (MemCacheSessionDataContainer(proxy: MemCacheProxy(store: pool)), pool)
+    try MemCacheSessionDataContainer.replicated(
+      processes.map(\.server), prefix: prefix, retryTimeout: retryTimeout)
   }
 
   /// Writes `value` into session `id` in one transaction.

@@ -18,11 +18,7 @@ import Testing
   private func makeContainer(_ processes: [MemcachedProcess], prefix: String) throws
     -> MemCacheSessionDataContainer
   {
-    let pool = try makePool(processes.map(\.server), prefix: prefix) {
-      $0.replicas = 1
-      $0.retryTimeout = .milliseconds(200)
-    }
-    return MemCacheSessionDataContainer(proxy: MemCacheProxy(store: pool))
+    try MemCacheSessionDataContainer.replicated(processes.map(\.server), prefix: prefix).0
   }
 
   /// Writes `value` into session `id` in one transaction.

@@ -86,6 +86,17 @@ func eventually(
 }
 
 extension MemCacheSessionDataContainer {
+  /// A container with one replica over `servers`, with its own key prefix, and its pool.
+  static func replicated(
+    _ servers: [MemcachedServer], prefix: String, retryTimeout: Duration = .milliseconds(200)
+  ) throws -> (MemCacheSessionDataContainer, MemcachedPool) {
+    let pool = try makePool(servers, prefix: prefix) {
+      $0.replicas = 1
+      $0.retryTimeout = retryTimeout
+    }
+    return (MemCacheSessionDataContainer(proxy: MemCacheProxy(store: pool)), pool)
+  }
+
   /// Writes `value` under the entry "value" of session `id`, in one transaction.
   func writeValue(_ id: String, _ value: String) async throws {
     try await withTransaction { _ in
