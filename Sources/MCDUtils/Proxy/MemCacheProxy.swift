@@ -250,22 +250,19 @@ final class KeyedTurnstile: Sendable {
   /// Takes the turn at once if it is free; else queues `waiter()` and returns it.
   private func enqueue(_ key: String, _ waiter: () -> Waiter) -> Waiter? {
     waiting.withLock { waiting -> Waiter? in
-      guard waiting[key] != nil else {
-        waiting[key] = []
-        return nil
-      }
+      // One hash of the key when the turn is free, the common case; a second when it is held.
+      guard var queue = waiting.updateValue([], forKey: key) else { return nil }
       let made = waiter()
-      waiting[key]!.append(made)
+      queue.append(made)
+      waiting[key] = queue
       return made
     }
   }
 
   private func take(_ key: String) async {
     let mustWait = waiting.withLock { waiting -> Bool in
-      guard waiting[key] != nil else {
-        waiting[key] = []
-        return false
-      }
+      guard let queue = waiting.updateValue([], forKey: key) else { return false }
+      waiting[key] = queue
       return true
     }
     guard mustWait else { return }
@@ -277,8 +274,14 @@ final class KeyedTurnstile: Sendable {
 
   /// Takes the turn, blocking; `false` when ``patience`` ran out first.
   private func takeBlocking(_ key: String) -> Bool {
-    let semaphore = DispatchSemaphore(value: 0)
-    guard let waiter = enqueue(key, { Waiter(.thread(semaphore)) }) else { return true }
+    // The semaphore is made only when the turn is held: a free turn costs no allocation.
+    var made: DispatchSemaphore?
+    let queued = enqueue(key) {
+      let semaphore = DispatchSemaphore(value: 0)
+      made = semaphore
+      return Waiter(.thread(semaphore))
+    }
+    guard let waiter = queued, let semaphore = made else { return true }
     if semaphore.wait(timeout: .now() + Self.patience) == .success { return true }
     let gaveUp = waiting.withLock { waiting -> Bool in
       guard let index = waiting[key]?.firstIndex(where: { $0 === waiter }) else { return false }
@@ -295,10 +298,7 @@ final class KeyedTurnstile: Sendable {
 
   private func handOver(_ key: String) {
     let next = waiting.withLock { waiting -> Waiter? in
-      guard var queue = waiting[key], !queue.isEmpty else {
-        waiting[key] = nil
-        return nil
-      }
+      guard var queue = waiting.removeValue(forKey: key), !queue.isEmpty else { return nil }
       let first = queue.removeFirst()
       waiting[key] = queue
       return first
@@ -320,23 +320,41 @@ private struct HeldTurn: Hashable {
 
 /// The turns lent to the current thread.
 private final class HeldTurns {
-  private var turns: Set<HeldTurn> = []
+  /// A list rather than a set: a thread holds one turn or two, and comparing them costs less
+  /// than hashing a key.
+  private var turns: [HeldTurn] = []
 
-  /// The current thread's, made on first use.
+  /// The current thread's, made on first use. Kept in a pthread key rather than Foundation's
+  /// `threadDictionary`, which costs microseconds on every session write.
   static var current: HeldTurns {
-    let dictionary = Thread.current.threadDictionary
-    if let held = dictionary[threadKey] as? HeldTurns { return held }
+    if let raw = pthread_getspecific(threadKey) {
+      return Unmanaged<HeldTurns>.fromOpaque(raw).takeUnretainedValue()
+    }
     let held = HeldTurns()
-    dictionary[threadKey] = held
+    pthread_setspecific(threadKey, Unmanaged.passRetained(held).toOpaque())
     return held
   }
 
-  private static let threadKey = "MCDUtils.KeyedTurnstile.HeldTurns"
+  /// The key of each thread's turns; the thread's reference is released when it exits.
+  private static let threadKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { raw in
+      guard let raw else { return }
+      Unmanaged<HeldTurns>.fromOpaque(raw).release()
+    }
+    return key
+  }()
 
   func contains(_ turn: HeldTurn) -> Bool { turns.contains(turn) }
 
   /// Adds `turn`; `false` when it was held already.
-  func insert(_ turn: HeldTurn) -> Bool { turns.insert(turn).inserted }
+  func insert(_ turn: HeldTurn) -> Bool {
+    guard !turns.contains(turn) else { return false }
+    turns.append(turn)
+    return true
+  }
 
-  func remove(_ turn: HeldTurn) { turns.remove(turn) }
+  func remove(_ turn: HeldTurn) {
+    if let index = turns.lastIndex(of: turn) { turns.remove(at: index) }
+  }
 }
