@@ -209,7 +209,61 @@ final class KeyedTurnstile: Sendable {
   }
 
   /// The keys whose turn is held, each with its waiters in order.
-  private let waiting = Mutex([String: [Waiter]]())
+  private let waiting = Mutex(Turns())
+
+  /// The held turns: one in a slot of its own, which costs no hashing (a process mostly commits
+  /// one session at a time), the others by key.
+  private struct Turns: ~Copyable {
+    var soleKey: String?
+    var soleWaiters: [Waiter] = []
+    var others: [String: [Waiter]] = [:]
+
+    /// Takes `key`'s turn if it is free (`true`), else queues `waiter()` (`false`).
+    mutating func take(_ key: String, _ waiter: () -> Waiter?) -> Bool {
+      if let soleKey {
+        if soleKey == key {
+          if let made = waiter() { soleWaiters.append(made) }
+          return false
+        }
+      } else if others.isEmpty || others[key] == nil {
+        soleKey = key
+        return true
+      }
+      // One hash of the key when its turn is free; a second when it is held.
+      guard var queue = others.updateValue([], forKey: key) else { return true }
+      if let made = waiter() { queue.append(made) }
+      others[key] = queue
+      return false
+    }
+
+    /// Removes `waiter` from `key`'s queue; `false` when it was not there (it was handed the
+    /// turn).
+    mutating func remove(_ waiter: Waiter, of key: String) -> Bool {
+      if soleKey == key {
+        guard let index = soleWaiters.firstIndex(where: { $0 === waiter }) else { return false }
+        soleWaiters.remove(at: index)
+        return true
+      }
+      guard let index = others[key]?.firstIndex(where: { $0 === waiter }) else { return false }
+      others[key]!.remove(at: index)
+      return true
+    }
+
+    /// Gives `key`'s turn to its first waiter, returned, or frees it.
+    mutating func handOver(_ key: String) -> Waiter? {
+      if soleKey == key {
+        guard !soleWaiters.isEmpty else {
+          soleKey = nil
+          return nil
+        }
+        return soleWaiters.removeFirst()
+      }
+      guard var queue = others.removeValue(forKey: key), !queue.isEmpty else { return nil }
+      let first = queue.removeFirst()
+      others[key] = queue
+      return first
+    }
+  }
 
   /// Runs `body` once every earlier holder of `key`'s turn is done, suspended meanwhile.
   /// Blocking code that `body` runs on another thread holds the turn through ``lending(_:_:)``.
@@ -249,22 +303,17 @@ final class KeyedTurnstile: Sendable {
 
   /// Takes the turn at once if it is free; else queues `waiter()` and returns it.
   private func enqueue(_ key: String, _ waiter: () -> Waiter) -> Waiter? {
-    waiting.withLock { waiting -> Waiter? in
-      // One hash of the key when the turn is free, the common case; a second when it is held.
-      guard var queue = waiting.updateValue([], forKey: key) else { return nil }
-      let made = waiter()
-      queue.append(made)
-      waiting[key] = queue
-      return made
+    waiting.withLock { turns -> Waiter? in
+      var made: Waiter?
+      return turns.take(key) {
+        made = waiter()
+        return made
+      } ? nil : made
     }
   }
 
   private func take(_ key: String) async {
-    let mustWait = waiting.withLock { waiting -> Bool in
-      guard let queue = waiting.updateValue([], forKey: key) else { return false }
-      waiting[key] = queue
-      return true
-    }
+    let mustWait = waiting.withLock { turns in !turns.take(key) { nil } }
     guard mustWait else { return }
     await withCheckedContinuation { continuation in
       // The holder may have left between the two looks: then the turn is free again.
@@ -283,11 +332,7 @@ final class KeyedTurnstile: Sendable {
     }
     guard let waiter = queued, let semaphore = made else { return true }
     if semaphore.wait(timeout: .now() + Self.patience) == .success { return true }
-    let gaveUp = waiting.withLock { waiting -> Bool in
-      guard let index = waiting[key]?.firstIndex(where: { $0 === waiter }) else { return false }
-      waiting[key]!.remove(at: index)
-      return true
-    }
+    let gaveUp = waiting.withLock { turns in turns.remove(waiter, of: key) }
     guard gaveUp else {
       // Handed the turn as the wait ran out: the signal is on its way.
       semaphore.wait()
@@ -297,12 +342,7 @@ final class KeyedTurnstile: Sendable {
   }
 
   private func handOver(_ key: String) {
-    let next = waiting.withLock { waiting -> Waiter? in
-      guard var queue = waiting.removeValue(forKey: key), !queue.isEmpty else { return nil }
-      let first = queue.removeFirst()
-      waiting[key] = queue
-      return first
-    }
+    let next = waiting.withLock { turns in turns.handOver(key) }
     next?.resume()
   }
 }
