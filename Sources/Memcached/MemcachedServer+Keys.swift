@@ -60,7 +60,12 @@ extension MemcachedServer {
 private struct KeyListingSocket {
   let server: MemcachedServer
   let descriptor: Int32
+  /// What was received; the bytes before `start` were read already. They are dropped only
+  /// when more is received, so that reading a line costs no copy of the rest.
   var buffer: [UInt8] = []
+  var start = 0
+  /// Where `recv` writes, made once.
+  var chunk = [UInt8](repeating: 0, count: 65_536)
 
   enum Outcome {
     case done, busy
@@ -123,20 +128,20 @@ private struct KeyListingSocket {
   /// The next line, without its line break (the listing ends lines with `\n`, replies with
   /// `\r\n`).
   private mutating func readLine() throws(MemcachedError) -> ArraySlice<UInt8> {
-    var searched = 0
+    var searched = start
     while true {
       if let end = buffer[searched...].firstIndex(of: UInt8(ascii: "\n")) {
-        var line = buffer[..<end]
+        var line = buffer[start..<end]
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-        let result = ArraySlice(Array(line))
-        buffer.removeSubrange(...end)
-        return result
+        start = end + 1
+        return line
       }
+      buffer.removeSubrange(..<start)
+      start = 0
       searched = buffer.count
       guard buffer.count < 1 << 20 else {
         throw error(.protocolError, "the server sent a line longer than 1 MiB")
       }
-      var chunk = [UInt8](repeating: 0, count: 65_536)
       let count = chunk.withUnsafeMutableBytes {
         Glibc.recv(descriptor, $0.baseAddress, $0.count, 0)
       }
